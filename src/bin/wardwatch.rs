@@ -1,0 +1,235 @@
+//! `wardwatch`: the console without a window.
+
+use std::io::{self, BufWriter, Read, Write};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::{json, Value};
+use wardwatch::codec::rfc5424;
+use wardwatch::config::{ConfigFile, ConsoleConfig};
+use wardwatch::ingest::ListenUrl;
+use wardwatch::model::{Alert, Format};
+use wardwatch::normalize::{self, Receipt};
+use wardwatch::store::Store;
+use wardwatch::Console;
+
+#[derive(Parser)]
+#[command(name = "wardwatch", version, about = "Wardwatch: security alerts from a hospital's medical-device network, without getting in the way of care.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Receive alerts on the listeners and store them until SIGINT or SIGTERM.
+    Serve {
+        /// Where the database lives (created when missing).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// A listener, such as udp://127.0.0.1:5514 or tcp://127.0.0.1:5514 (repeat for more).
+        /// Default: both of those. Port 0 picks a free port; the bound address is printed.
+        #[arg(long = "listen", value_name = "URL")]
+        listen: Vec<ListenUrl>,
+        /// A TOML configuration file (data_dir, listen, max_message_bytes, queue_capacity).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// List stored alerts, newest first.
+    Alerts {
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// How many alerts at most.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Parse messages from standard input and print one JSON result for each.
+    Parse {
+        /// The format of the messages.
+        #[arg(long, value_enum, default_value_t = ParseFormat::Rfc5424)]
+        format: ParseFormat,
+        /// Each input line is a JSON object {"input": "..."} or {"input_hex": "..."}.
+        #[arg(long)]
+        jsonl: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ParseFormat {
+    Rfc5424,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { data_dir, listen, config } => serve(data_dir, listen, config),
+        Command::Alerts { data_dir, json, limit } => alerts(&data_dir, json, limit),
+        Command::Parse { format, jsonl } => parse(format, jsonl),
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).init();
+}
+
+fn serve(data_dir: Option<PathBuf>, listen: Vec<ListenUrl>, config: Option<PathBuf>) -> anyhow::Result<()> {
+    init_logging();
+    let file = config.as_deref().map(ConfigFile::read).transpose()?.unwrap_or_default();
+    let mut cfg = ConsoleConfig::new(PathBuf::new()).with_file(file);
+    if let Some(d) = data_dir {
+        cfg.data_dir = d;
+    }
+    if cfg.data_dir.as_os_str().is_empty() {
+        bail!("say where the data lives: --data-dir DIR, or data_dir in --config FILE");
+    }
+    if !listen.is_empty() {
+        cfg.listen = listen;
+    }
+    let cfg = cfg.validate()?;
+    let runtime = tokio::runtime::Runtime::new().context("could not start the async runtime")?;
+    runtime.block_on(async move {
+        let console = Console::start(cfg).await?;
+        let mut out = io::stdout().lock();
+        let mut failed = 0;
+        for l in console.listeners() {
+            match l.bound_addr {
+                Some(bound) => writeln!(out, "listening {} on {bound}", l.url)?,
+                None => {
+                    failed += 1;
+                    writeln!(out, "failed {}: {}", l.url, l.error.unwrap_or_default())?
+                }
+            }
+        }
+        writeln!(out, "ready, data in {}", console.data_dir().display())?;
+        out.flush()?;
+        drop(out);
+        if failed > 0 {
+            console.shutdown().await;
+            bail!("{failed} listener(s) could not start");
+        }
+        wait_for_signal().await?;
+        tracing::info!("Stopping: storing what was received.");
+        console.shutdown().await;
+        let totals = console.listeners().iter().fold((0, 0), |(p, r), l| (p + l.counters.parsed, r + l.counters.rejected));
+        println!("stopped: {} alerts and {} rejected messages received this run", totals.0, totals.1);
+        Ok(())
+    })
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("could not watch SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("could not watch SIGINT")?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    Ok(())
+}
+
+fn alerts(data_dir: &std::path::Path, json: bool, limit: usize) -> anyhow::Result<()> {
+    let store = Store::open_read_only(data_dir)?;
+    let alerts = store.recent_alerts(limit)?;
+    let mut out = BufWriter::new(io::stdout().lock());
+    if json {
+        for a in &alerts {
+            serde_json::to_writer(&mut out, a)?;
+            writeln!(out)?;
+        }
+    } else if alerts.is_empty() {
+        writeln!(out, "No alerts stored in {}.", data_dir.display())?;
+    } else {
+        writeln!(out, "{:<8} {:<19} {:<12} {:<21} NAME", "ID", "RECEIVED (UTC)", "SEVERITY", "SOURCE")?;
+        for a in &alerts {
+            writeln!(out, "{}", table_row(a))?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn table_row(a: &Alert) -> String {
+    let icon = match a.severity_label {
+        wardwatch::model::SeverityLabel::Critical => "▲",
+        wardwatch::model::SeverityLabel::High => "◆",
+        wardwatch::model::SeverityLabel::Medium => "●",
+        wardwatch::model::SeverityLabel::Low => "○",
+    };
+    format!(
+        "{:<8} {:<19} {:<12} {:<21} {}",
+        a.id.map(|i| i.to_string()).unwrap_or_default(),
+        a.received_at.format("%Y-%m-%d %H:%M:%S"),
+        format!("{icon} {} {}", a.severity_label, a.severity.value()),
+        a.source_addr.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+        a.name
+    )
+}
+
+fn parse(format: ParseFormat, jsonl: bool) -> anyhow::Result<()> {
+    let mut input = Vec::new();
+    io::stdin().lock().read_to_end(&mut input).context("could not read standard input")?;
+    let mut lines: Vec<&[u8]> = input.split(|&b| b == b'\n').collect();
+    if lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    let mut out = BufWriter::new(io::stdout().lock());
+    for (n, line) in lines.into_iter().enumerate() {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let result = if jsonl {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            match jsonl_input(line) {
+                Ok(bytes) => parse_one(format, &bytes),
+                Err(e) => json!({"ok": false, "error": format!("input line {}: {e}", n + 1)}),
+            }
+        } else {
+            parse_one(format, line)
+        };
+        serde_json::to_writer(&mut out, &result)?;
+        writeln!(out)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// The message bytes of one `--jsonl` line.
+fn jsonl_input(line: &[u8]) -> Result<Vec<u8>, String> {
+    let v: Value = serde_json::from_slice(line).map_err(|e| format!("not JSON: {e}"))?;
+    if let Some(s) = v.get("input").and_then(Value::as_str) {
+        return Ok(s.as_bytes().to_vec());
+    }
+    if let Some(h) = v.get("input_hex").and_then(Value::as_str) {
+        return from_hex(h);
+    }
+    Err("expected {\"input\": \"...\"} or {\"input_hex\": \"...\"}".into())
+}
+
+fn from_hex(h: &str) -> Result<Vec<u8>, String> {
+    if h.len() % 2 != 0 {
+        return Err("input_hex has an odd number of digits".into());
+    }
+    (0..h.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(h.get(i..i + 2).unwrap_or("zz"), 16).map_err(|_| format!("input_hex: bad digits at {i}")))
+        .collect()
+}
+
+fn parse_one(format: ParseFormat, raw: &[u8]) -> Value {
+    let receipt = Receipt { received_at: chrono::Utc::now(), source_addr: None, listener: None };
+    match format {
+        ParseFormat::Rfc5424 => match rfc5424::parse(raw) {
+            Ok(m) => {
+                let alert = normalize::from_rfc5424(&m, raw, &receipt);
+                json!({"ok": true, "format": Format::Rfc5424, "syslog": m, "alert": alert})
+            }
+            Err(e) => json!({"ok": false, "format": Format::Rfc5424, "error": e.to_string()}),
+        },
+    }
+}

@@ -1,0 +1,199 @@
+use serde_json::{json, Value};
+
+use super::parse;
+
+/// Parses `input` and compares the JSON form of the result with `expected`.
+#[track_caller]
+fn check(input: &str, expected: Value) {
+    let got = parse(input.as_bytes()).map(|m| serde_json::to_value(m).unwrap_or(Value::Null));
+    assert_eq!(got, Ok(expected), "input {input:?}");
+}
+
+/// Expects a rejection at byte `offset` whose reason contains `reason`.
+#[track_caller]
+fn check_err(input: &[u8], offset: usize, reason: &str) {
+    match parse(input) {
+        Ok(m) => panic!("input {:?} was accepted as {m:?}", String::from_utf8_lossy(input)),
+        Err(e) => {
+            assert!(e.reason.contains(reason), "input {input:?}: reason {:?}", e.reason);
+            assert_eq!(e.offset, offset, "input {input:?}: {e}");
+        }
+    }
+}
+
+#[test]
+fn rfc_examples() {
+    // RFC 5424 section 6.5, examples 1 to 4.
+    check(
+        "<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - \u{feff}'su root' failed for lonvick on /dev/pts/8",
+        json!({"priority": 34, "facility": 4, "severity": 2, "version": 1,
+               "timestamp": "2003-10-11T22:14:15.003Z", "hostname": "mymachine.example.com",
+               "appname": "su", "procid": null, "msgid": "ID47", "structured_data": null,
+               "message": "\u{feff}'su root' failed for lonvick on /dev/pts/8"}),
+    );
+    check(
+        "<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - - %% It's time to make the do-nuts.",
+        json!({"priority": 165, "facility": 20, "severity": 5, "version": 1,
+               "timestamp": "2003-08-24T05:14:15.000003-07:00", "hostname": "192.0.2.1",
+               "appname": "myproc", "procid": "8710", "msgid": null, "structured_data": null,
+               "message": "%% It's time to make the do-nuts."}),
+    );
+    check(
+        r#"<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"] An application event log entry..."#,
+        json!({"priority": 165, "facility": 20, "severity": 5, "version": 1,
+               "timestamp": "2003-10-11T22:14:15.003Z", "hostname": "mymachine.example.com",
+               "appname": "evntslog", "procid": null, "msgid": "ID47",
+               "structured_data": {"exampleSDID@32473": {"iut": "3", "eventSource": "Application", "eventID": "1011"}},
+               "message": "An application event log entry..."}),
+    );
+    check(
+        r#"<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"][examplePriority@32473 class="high"]"#,
+        json!({"priority": 165, "facility": 20, "severity": 5, "version": 1,
+               "timestamp": "2003-10-11T22:14:15.003Z", "hostname": "mymachine.example.com",
+               "appname": "evntslog", "procid": null, "msgid": "ID47",
+               "structured_data": {"exampleSDID@32473": {"iut": "3", "eventSource": "Application", "eventID": "1011"},
+                                   "examplePriority@32473": {"class": "high"}},
+               "message": null}),
+    );
+}
+
+#[test]
+fn all_nil_and_minimal_messages() {
+    check(
+        "<0>1 - - - - - -",
+        json!({"priority": 0, "facility": 0, "severity": 0, "version": 1, "timestamp": null,
+               "hostname": null, "appname": null, "procid": null, "msgid": null,
+               "structured_data": null, "message": null}),
+    );
+    check(
+        "<191>999 - - - - - - x\ny",
+        json!({"priority": 191, "facility": 23, "severity": 7, "version": 999, "timestamp": null,
+               "hostname": null, "appname": null, "procid": null, "msgid": null,
+               "structured_data": null, "message": "x\ny"}),
+    );
+}
+
+#[test]
+fn param_value_escapes() {
+    let sd = |input: &str| {
+        parse(input.as_bytes()).map(|m| m.structured_data[0].params[0].1.clone())
+    };
+    assert_eq!(sd(r#"<1>1 - - - - - [a b="q\"q"]"#).as_deref(), Ok("q\"q"));
+    assert_eq!(sd(r#"<1>1 - - - - - [a b="\\"]"#).as_deref(), Ok("\\"));
+    assert_eq!(sd(r#"<1>1 - - - - - [a b="\]"]"#).as_deref(), Ok("]"));
+    // Any other backslash stays (RFC 5424 6.3.3).
+    assert_eq!(sd(r#"<1>1 - - - - - [a b="\n \u2318"]"#).as_deref(), Ok("\\n \\u2318"));
+    assert_eq!(sd(r#"<1>1 - - - - - [a b=""]"#).as_deref(), Ok(""));
+    assert_eq!(sd("<1>1 - - - - - [a b=\"caf\u{e9}\"]").as_deref(), Ok("caf\u{e9}"));
+}
+
+#[test]
+fn repeated_param_names_are_kept_in_order() {
+    let m = parse(br#"<1>1 - - - - - [origin ip="10.0.0.1" ip="10.0.0.2"]"#).map_err(|e| e.to_string());
+    assert_eq!(
+        m.as_ref().map(|m| m.structured_data[0].params.clone()),
+        Ok(vec![("ip".into(), "10.0.0.1".into()), ("ip".into(), "10.0.0.2".into())])
+    );
+    assert_eq!(m.as_ref().ok().and_then(|m| m.sd_param("origin", "ip")), Some("10.0.0.2"));
+}
+
+#[test]
+fn bom_is_kept_and_other_encodings_survive() {
+    let m = parse(b"<1>1 - - - - - - \xEF\xBB\xBFhello").map(|m| m.message);
+    assert_eq!(m, Ok(Some("\u{feff}hello".into())));
+    let m = parse(b"<1>1 - - - - - - fond\xfc").map(|m| m.message);
+    assert_eq!(m, Ok(Some("fond\u{fffd}".into())));
+    let m = parse(b"<1>1 - - - - - - ").map(|m| m.message);
+    assert_eq!(m, Ok(None));
+}
+
+#[test]
+fn timestamps() {
+    let ts = |s: &str| {
+        parse(format!("<1>1 {s} - - - - -").as_bytes())
+            .map(|m| m.timestamp.map(|t| t.to_rfc3339()))
+            .map_err(|e| e.offset)
+    };
+    assert_eq!(ts("2003-08-24T05:14:15.000003-07:00"), Ok(Some("2003-08-24T05:14:15.000003-07:00".into())));
+    assert_eq!(ts("2018-12-31T23:59:59.999999-23:59"), Ok(Some("2018-12-31T23:59:59.999999-23:59".into())));
+    assert_eq!(ts("2016-02-29T00:00:00Z"), Ok(Some("2016-02-29T00:00:00+00:00".into())));
+    assert_eq!(ts("2003-09-31T22:14:16Z"), Err(15), "30 days hath September");
+    assert_eq!(ts("2017-02-29T00:00:00Z"), Err(15));
+    assert_eq!(ts("2003-09-29T22:09:99Z"), Err(24));
+    assert_eq!(ts("2003-09-29T24:00:00Z"), Err(24));
+    assert_eq!(ts("2003-08-24T05:14:15.000003-60:00"), Err(37));
+    assert_eq!(ts("2003-08-24T05:14:15.0000031Z"), Err(31), "seven fraction digits");
+    assert_eq!(ts("2003-09-29T22:09:01.Z"), Err(25));
+    assert_eq!(ts("2006-01-02T15:04:05z"), Err(24), "lower-case z");
+    assert_eq!(ts("2006-01-02t15:04:05Z"), Err(15), "lower-case t");
+    assert_eq!(ts("2003-11-02T23:12:46"), Err(24), "no offset");
+}
+
+#[test]
+fn rejections_name_the_place() {
+    check_err(b"", 0, "expected '<'");
+    check_err(b"122 - - - - - -", 0, "expected '<'");
+    check_err(b"<>1 - - - - - -", 1, "priority value");
+    check_err(b"<002>1 - - - - - -", 2, "leading zero");
+    check_err(b"<192>1 - - - - - -", 1, "over 191");
+    check_err(b"<1000>1 - - - - - -", 4, "expected '>'");
+    check_err(b"<1> - - - - - -", 3, "version");
+    check_err(b"<1>0 - - - - - -", 4, "version");
+    check_err(b"<1>1000 - - - - - -", 6, "over 999");
+    check_err(b"<1>1", 4, "space after the version");
+    check_err(b"<1>1 - \nhost - - - -", 7, "hostname");
+    check_err(b"<1>1 -   - - - -", 7, "hostname");
+    check_err(&[b"<1>1 - ".as_slice(), &[b'h'; 256], b" - - - -"].concat(), 262, "longer than 255");
+    check_err(&[b"<1>1 - - ".as_slice(), &[b'a'; 49], b" - - -"].concat(), 57, "longer than 48");
+    check_err(&[b"<1>1 - - - ".as_slice(), &[b'p'; 129], b" - -"].concat(), 139, "longer than 128");
+    check_err(&[b"<1>1 - - - - ".as_slice(), &[b'm'; 33], b" -"].concat(), 45, "longer than 32");
+    check_err(b"<1>1 - - - - -", 14, "space after the msgid");
+    check_err(b"<1>1 - - - - - X", 15, "structured data");
+    check_err(b"<1>1 - - - - - [ ]", 16, "SD-ID");
+    check_err(b"<1>1 - - - - - []]", 16, "SD-ID");
+    check_err(b"<1>1 - - - - - [id1][id1]", 20, "appears twice");
+    check_err(br#"<1>1 - - - - - [m e="]q"]"#, 21, "must be escaped");
+    check_err(br#"<1>1 - - - - - [m e="""]"#, 22, "' ' or ']'");
+    check_err(br#"<1>1 - - - - - [m e="a"#, 22, "not closed");
+    check_err(b"<1>1 - - - - - [m e=\"\xff\"]", 23, "UTF-8");
+    check_err(b"<1>1 - - - - - [m]x", 18, "space or the end");
+    check_err(b"<1>1 - - - - - -x", 15, "structured data");
+}
+
+proptest::proptest! {
+    /// Whatever the bytes, the parser answers (it never panics) and an error
+    /// points inside the input.
+    #[test]
+    fn any_bytes_get_an_answer(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+        if let Err(e) = parse(&bytes) {
+            proptest::prop_assert!(e.offset <= bytes.len());
+        }
+    }
+
+    /// Well-formed messages built from parts parse back into those parts.
+    #[test]
+    fn built_messages_round_trip(
+        pri in 0u8..=191,
+        version in 1u16..=999,
+        host in "[!-~]{1,255}",
+        app in "[!-~]{1,48}",
+        msgid in "[!-~]{1,32}",
+        sd_id in "[a-zA-Z0-9@.]{1,32}",
+        value in "[^\"\\\\\\]]{0,40}",
+        msg in ".{1,200}",
+    ) {
+        let input = format!("<{pri}>{version} 2021-06-01T12:00:00.5+02:00 {host} {app} - {msgid} [{sd_id} k=\"{value}\"] {msg}");
+        let m = parse(input.as_bytes());
+        proptest::prop_assert!(m.is_ok(), "{:?} rejected: {:?}", input, m);
+        if let Ok(m) = m {
+            let nil = |s: &String| if s == "-" { None } else { Some(s.clone()) };
+            proptest::prop_assert_eq!(m.sd_param(&sd_id, "k"), Some(value.as_str()));
+            proptest::prop_assert_eq!(m.priority, pri);
+            proptest::prop_assert_eq!(m.version, version);
+            proptest::prop_assert_eq!(m.hostname, nil(&host));
+            proptest::prop_assert_eq!(m.appname, nil(&app));
+            proptest::prop_assert_eq!(m.msgid, nil(&msgid));
+            proptest::prop_assert_eq!(m.message, Some(msg));
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! How a console is configured: defaults, then a TOML file, then environment
+//! variables (which tests and packaging use), each overriding the one before.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::ingest::{IngestConfig, ListenUrl, ListenUrlError};
+
+/// Environment variable naming the data directory.
+pub const ENV_DATA_DIR: &str = "WARDWATCH_DATA_DIR";
+/// Environment variable with listen URLs, separated by commas.
+pub const ENV_LISTEN: &str = "WARDWATCH_LISTEN";
+/// Environment variable naming the configuration file.
+pub const ENV_CONFIG: &str = "WARDWATCH_CONFIG";
+
+/// The listeners a console opens when nothing else is said: loopback only.
+pub const DEFAULT_LISTEN: &[&str] = &["udp://127.0.0.1:5514", "tcp://127.0.0.1:5514"];
+
+/// Everything a [`crate::Console`] needs to start.
+#[derive(Debug, Clone)]
+pub struct ConsoleConfig {
+    pub data_dir: PathBuf,
+    pub listen: Vec<ListenUrl>,
+    pub ingest: IngestConfig,
+    /// How many decoded messages may wait for the store before TCP listeners
+    /// stop reading and UDP listeners drop.
+    pub queue_capacity: usize,
+}
+
+/// The configuration file: every key optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<Vec<ListenUrl>>,
+    pub max_message_bytes: Option<usize>,
+    pub queue_capacity: Option<usize>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("could not read the configuration file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("configuration file {path}: {source}")]
+    Parse { path: PathBuf, source: Box<toml::de::Error> },
+    #[error("{ENV_LISTEN}: {0}")]
+    EnvListen(ListenUrlError),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl ConsoleConfig {
+    /// Defaults: the given data directory and the loopback listeners.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            listen: DEFAULT_LISTEN.iter().filter_map(|s| s.parse().ok()).collect(),
+            ingest: IngestConfig::default(),
+            queue_capacity: 8192,
+        }
+    }
+
+    /// Layers the file over the defaults.
+    pub fn with_file(mut self, file: ConfigFile) -> Self {
+        if let Some(d) = file.data_dir {
+            self.data_dir = d;
+        }
+        if let Some(l) = file.listen {
+            self.listen = l;
+        }
+        if let Some(m) = file.max_message_bytes {
+            self.ingest.max_message_bytes = m;
+        }
+        if let Some(q) = file.queue_capacity {
+            self.queue_capacity = q;
+        }
+        self
+    }
+
+    /// Layers environment variables (looked up through `var`) over the rest.
+    pub fn with_env(mut self, var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        if let Some(d) = var(ENV_DATA_DIR).filter(|d| !d.is_empty()) {
+            self.data_dir = d.into();
+        }
+        if let Some(l) = var(ENV_LISTEN).filter(|l| !l.trim().is_empty()) {
+            self.listen = l
+                .split(',')
+                .map(|s| s.trim().parse())
+                .collect::<Result<_, _>>()
+                .map_err(ConfigError::EnvListen)?;
+        }
+        Ok(self)
+    }
+
+    /// Checks what the types cannot.
+    pub fn validate(self) -> Result<Self, ConfigError> {
+        if self.ingest.max_message_bytes < 480 {
+            // RFC 5426 and 6587: receivers must accept at least 480 octets.
+            return Err(ConfigError::Invalid("max_message_bytes must be at least 480".into()));
+        }
+        if self.queue_capacity == 0 {
+            return Err(ConfigError::Invalid("queue_capacity must be at least 1".into()));
+        }
+        Ok(self)
+    }
+}
+
+impl ConfigFile {
+    /// Reads a configuration file; a missing file is an error (it was named).
+    pub fn read(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.to_owned(), source: Box::new(source) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned())
+    }
+
+    #[test]
+    fn defaults_listen_on_loopback_only() {
+        let c = ConsoleConfig::new("/d");
+        let urls: Vec<String> = c.listen.iter().map(ToString::to_string).collect();
+        assert_eq!(urls, DEFAULT_LISTEN);
+        assert!(c.listen.iter().all(|u| u.addr.ip().is_loopback()));
+    }
+
+    #[test]
+    fn file_then_environment_override_defaults() -> Result<(), Box<dyn std::error::Error>> {
+        let file: ConfigFile = toml::from_str(
+            "data_dir = \"/from/file\"\nlisten = [\"tcp://127.0.0.1:601\"]\nmax_message_bytes = 2048\n",
+        )?;
+        let c = ConsoleConfig::new("/default").with_file(file);
+        assert_eq!(c.data_dir, PathBuf::from("/from/file"));
+        assert_eq!(c.ingest.max_message_bytes, 2048);
+        let c = c.with_env(env(&[(ENV_DATA_DIR, "/from/env"), (ENV_LISTEN, "udp://127.0.0.1:1, tcp://127.0.0.1:2")]))?;
+        assert_eq!(c.data_dir, PathBuf::from("/from/env"));
+        let urls: Vec<String> = c.listen.iter().map(ToString::to_string).collect();
+        assert_eq!(urls, ["udp://127.0.0.1:1", "tcp://127.0.0.1:2"]);
+        Ok(())
+    }
+
+    #[test]
+    fn bad_settings_are_refused_with_the_reason() {
+        let e = ConsoleConfig::new("/d").with_env(env(&[(ENV_LISTEN, "udp://nowhere")])).err();
+        assert!(e.is_some_and(|e| e.to_string().contains("WARDWATCH_LISTEN")));
+        assert!(toml::from_str::<ConfigFile>("listen = [\"ftp://1.2.3.4:5\"]").is_err());
+        assert!(toml::from_str::<ConfigFile>("unknown_key = 1").is_err());
+        let mut c = ConsoleConfig::new("/d");
+        c.ingest.max_message_bytes = 100;
+        assert!(c.validate().is_err());
+    }
+}

@@ -1,0 +1,164 @@
+//! The console: owner of the store, the listeners and the alert bus.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::ConsoleConfig;
+use crate::ingest::{self, Ingested, Listener, ListenerStatus};
+use crate::model::Alert;
+use crate::store::{Store, StoreError};
+
+/// How many alerts a slow subscriber may fall behind before it is told it lagged.
+const BUS_CAPACITY: usize = 4096;
+/// The most messages written in one transaction.
+const BATCH_MAX: usize = 2048;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the console's writer thread could not start: {0}")]
+    Writer(std::io::Error),
+}
+
+/// A running console. Cheap to share behind an `Arc`; [`Console::shutdown`]
+/// stops it and waits until everything received is stored.
+pub struct Console {
+    data_dir: PathBuf,
+    reader: Mutex<Store>,
+    bus: broadcast::Sender<Arc<Alert>>,
+    listeners: Vec<Arc<Listener>>,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Console {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Console").field("data_dir", &self.data_dir).finish_non_exhaustive()
+    }
+}
+
+impl Console {
+    /// Opens the store and starts every listener. A listener that cannot bind
+    /// is reported in [`Console::listeners`]; only a store that cannot open
+    /// stops the start.
+    pub async fn start(config: ConsoleConfig) -> Result<Self, ConsoleError> {
+        let writer_store = Store::open(&config.data_dir)?;
+        let reader = Store::open_read_only(&config.data_dir)?;
+        let (bus, _) = broadcast::channel(BUS_CAPACITY);
+        let (tx, rx) = mpsc::channel(config.queue_capacity);
+        let writer = {
+            let bus = bus.clone();
+            std::thread::Builder::new()
+                .name("wardwatch-writer".into())
+                .spawn(move || write_loop(writer_store, rx, &bus))
+                .map_err(ConsoleError::Writer)?
+        };
+        let shutdown = CancellationToken::new();
+        let tasks = TaskTracker::new();
+        let mut listeners = Vec::with_capacity(config.listen.len());
+        for url in &config.listen {
+            listeners.push(ingest::spawn(*url, config.ingest.clone(), tx.clone(), shutdown.clone(), &tasks).await);
+        }
+        // From here on only the listeners hold senders: when they have all
+        // stopped, the writer sees the channel close and finishes.
+        drop(tx);
+        Ok(Self {
+            data_dir: config.data_dir,
+            reader: Mutex::new(reader),
+            bus,
+            listeners,
+            shutdown,
+            tasks,
+            writer: Mutex::new(Some(writer)),
+        })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Every alert stored from now on, in order.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Alert>> {
+        self.bus.subscribe()
+    }
+
+    /// The newest `limit` stored alerts, newest first.
+    pub fn recent_alerts(&self, limit: usize) -> Result<Vec<Alert>, ConsoleError> {
+        let store = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(store.recent_alerts(limit)?)
+    }
+
+    /// Each listener's state and counters.
+    pub fn listeners(&self) -> Vec<ListenerStatus> {
+        self.listeners.iter().map(|l| l.status()).collect()
+    }
+
+    /// Stops listening, stores everything already received, and returns when
+    /// the store is closed. Calling it again does nothing.
+    pub async fn shutdown(&self) {
+        self.shutdown.cancel();
+        self.tasks.close();
+        self.tasks.wait().await;
+        let writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(writer) = writer {
+            let joined = tokio::task::spawn_blocking(move || writer.join()).await;
+            if !matches!(joined, Ok(Ok(()))) {
+                tracing::error!("The writer thread ended abnormally; see the log above.");
+            }
+        }
+    }
+}
+
+/// The writer: takes what the listeners queued, in batches, appends each
+/// batch in one transaction, then announces the stored alerts.
+fn write_loop(mut store: Store, mut rx: mpsc::Receiver<Ingested>, bus: &broadcast::Sender<Arc<Alert>>) {
+    let mut batch = Vec::with_capacity(BATCH_MAX);
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < BATCH_MAX {
+            match rx.try_recv() {
+                Ok(item) => batch.push(item),
+                Err(_) => break,
+            }
+        }
+        append_with_retry(&mut store, &mut batch, rx.is_closed());
+        for item in batch.drain(..) {
+            if let Ingested::Alert(alert) = item {
+                // No subscribers is fine: the alert is stored.
+                let _ = bus.send(Arc::new(alert));
+            }
+        }
+    }
+    tracing::info!("Writer stopped: everything received is stored.");
+}
+
+/// Appends `batch`, retrying with back-off while the store fails (a full disk,
+/// a locked file): the listeners wait meanwhile, so nothing is lost. When the
+/// console is stopping, it gives up after a few tries and says how much was lost.
+fn append_with_retry(store: &mut Store, batch: &mut Vec<Ingested>, stopping: bool) {
+    let mut delay = Duration::from_millis(50);
+    let mut tries = 0;
+    loop {
+        match store.append(batch) {
+            Ok(()) => return,
+            Err(e) => {
+                tries += 1;
+                if stopping && tries >= 5 {
+                    tracing::error!(error = %e, lost = batch.len(), "Store failed while stopping; messages lost.");
+                    batch.clear();
+                    return;
+                }
+                tracing::error!(error = %e, pending = batch.len(), retry_in_ms = delay.as_millis() as u64, "Store write failed; will retry.");
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! Listeners: sockets in, [`Ingested`] records out on a bounded channel.
+//!
+//! Listeners never parse by hand: they frame with [`crate::codec::framing`]
+//! and decode with [`crate::normalize`]. TCP applies back-pressure when the
+//! channel is full (it stops reading); UDP cannot, so it counts each datagram
+//! it could not queue. Every frame is accounted for in [`Counters`].
+
+mod counters;
+mod tcp;
+mod udp;
+mod url;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use counters::{CounterSnapshot, Counters};
+pub use url::{ListenUrl, ListenUrlError, Transport};
+
+use crate::model::{Alert, Format, RawMessage};
+use crate::normalize::{self, Receipt};
+
+/// Limits that apply to every listener.
+#[derive(Debug, Clone)]
+pub struct IngestConfig {
+    /// Longest message accepted, in bytes; longer ones are counted as oversize.
+    pub max_message_bytes: usize,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self { max_message_bytes: 64 * 1024 }
+    }
+}
+
+/// A message that could not be decoded, kept raw with the reason.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rejected {
+    pub received_at: DateTime<Utc>,
+    pub source_addr: Option<SocketAddr>,
+    pub listener: Option<String>,
+    pub format: Option<Format>,
+    pub error: String,
+    #[serde(flatten)]
+    pub raw: RawMessage,
+}
+
+/// What listeners hand on to the store.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ingested {
+    Alert(Alert),
+    Rejected(Rejected),
+}
+
+/// A listener's life, as shown to people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListenerState {
+    Starting,
+    Listening,
+    Failed,
+    Stopped,
+}
+
+/// A listener's state and counters at one moment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListenerStatus {
+    pub url: String,
+    pub bound_addr: Option<SocketAddr>,
+    pub state: ListenerState,
+    pub error: Option<String>,
+    pub counters: CounterSnapshot,
+}
+
+/// One listener's shared state: what it is bound to, how it is, what it counted.
+#[derive(Debug)]
+pub struct Listener {
+    url: ListenUrl,
+    inner: Mutex<ListenerInner>,
+    counters: Counters,
+}
+
+#[derive(Debug)]
+struct ListenerInner {
+    bound_addr: Option<SocketAddr>,
+    state: ListenerState,
+    error: Option<String>,
+}
+
+impl Listener {
+    fn new(url: ListenUrl) -> Self {
+        Self {
+            url,
+            inner: Mutex::new(ListenerInner { bound_addr: None, state: ListenerState::Starting, error: None }),
+            counters: Counters::default(),
+        }
+    }
+
+    pub fn url(&self) -> ListenUrl {
+        self.url
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    pub fn status(&self) -> ListenerStatus {
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        ListenerStatus {
+            url: self.url.to_string(),
+            bound_addr: inner.bound_addr,
+            state: inner.state,
+            error: inner.error.clone(),
+            counters: self.counters.snapshot(),
+        }
+    }
+
+    fn set(&self, state: ListenerState, bound_addr: Option<SocketAddr>, error: Option<String>) {
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        inner.state = state;
+        if bound_addr.is_some() {
+            inner.bound_addr = bound_addr;
+        }
+        inner.error = error;
+    }
+
+    /// Decodes one frame into what goes to the store, counting the outcome.
+    fn decode(&self, raw: &[u8], source_addr: SocketAddr) -> Ingested {
+        self.counters.received();
+        let receipt = Receipt {
+            received_at: Utc::now(),
+            source_addr: Some(source_addr),
+            listener: Some(self.url.to_string()),
+        };
+        match normalize::decode(Format::Rfc5424, raw, &receipt) {
+            Ok(alert) => {
+                self.counters.parsed();
+                Ingested::Alert(alert)
+            }
+            Err(e) => {
+                self.counters.rejected();
+                tracing::debug!(listener = %self.url, peer = %source_addr, offset = e.offset, reason = %e.reason, "Message rejected; kept raw.");
+                Ingested::Rejected(Rejected {
+                    received_at: receipt.received_at,
+                    source_addr: receipt.source_addr,
+                    listener: receipt.listener,
+                    format: Some(e.format),
+                    error: e.to_string(),
+                    raw: RawMessage(raw.to_vec()),
+                })
+            }
+        }
+    }
+
+    /// Keeps bytes the framer could not frame, with the reason.
+    fn malformed(&self, raw: &[u8], source_addr: SocketAddr, reason: &str) -> Ingested {
+        self.counters.received();
+        self.counters.rejected();
+        tracing::debug!(listener = %self.url, peer = %source_addr, reason, "Unframeable bytes kept raw.");
+        Ingested::Rejected(Rejected {
+            received_at: Utc::now(),
+            source_addr: Some(source_addr),
+            listener: Some(self.url.to_string()),
+            format: None,
+            error: format!("framing: {reason}"),
+            raw: RawMessage(raw.to_vec()),
+        })
+    }
+
+    fn oversize(&self, len: usize, source_addr: SocketAddr, max: usize) {
+        self.counters.received();
+        self.counters.oversize();
+        tracing::warn!(listener = %self.url, peer = %source_addr, bytes = len, max, "Message over size limit dropped.");
+    }
+}
+
+/// Binds `url` and serves it until `shutdown` is cancelled. Binding failures
+/// are reported in the listener's status, not returned: one bad listener must
+/// not keep the others, or the console, from starting.
+pub async fn spawn(
+    url: ListenUrl,
+    config: IngestConfig,
+    tx: mpsc::Sender<Ingested>,
+    shutdown: CancellationToken,
+    tasks: &TaskTracker,
+) -> Arc<Listener> {
+    let listener = Arc::new(Listener::new(url));
+    let result = match url.transport {
+        Transport::Udp => udp::bind(listener.clone(), config, tx, shutdown, tasks).await,
+        Transport::Tcp => tcp::bind(listener.clone(), config, tx, shutdown, tasks).await,
+    };
+    match result {
+        Ok(bound) => {
+            tracing::info!(listener = %url, bound = %bound, "Listening.");
+            listener.set(ListenerState::Listening, Some(bound), None);
+        }
+        Err(e) => {
+            tracing::error!(listener = %url, error = %e, "Listener could not start.");
+            listener.set(ListenerState::Failed, None, Some(format!("could not bind {}: {e}", url.addr)));
+        }
+    }
+    listener
+}

@@ -1,0 +1,130 @@
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
+
+use super::{AlertId, Severity, SeverityLabel};
+
+/// The wire format an alert arrived in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    Rfc5424,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Rfc5424 => "rfc5424",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "rfc5424" => Some(Format::Rfc5424),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The bytes of a message exactly as they arrived, kept so that any alert can be
+/// re-read at the source. Serialised as `raw` (the text, or hex when the bytes
+/// are not UTF-8) with `raw_encoding` saying which.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RawMessage(pub Vec<u8>);
+
+impl fmt::Debug for RawMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RawMessage({} bytes)", self.0.len())
+    }
+}
+
+impl RawMessage {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+pub(crate) fn to_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+impl Serialize for RawMessage {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(2))?;
+        match std::str::from_utf8(&self.0) {
+            Ok(text) => {
+                map.serialize_entry("raw", text)?;
+                map.serialize_entry("raw_encoding", "utf8")?;
+            }
+            Err(_) => {
+                map.serialize_entry("raw", &to_hex(&self.0))?;
+                map.serialize_entry("raw_encoding", "hex")?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// One security alert, normalized from whatever format it came in.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alert {
+    /// `None` until the store has made it durable.
+    pub id: Option<AlertId>,
+    /// When this console received it.
+    pub received_at: DateTime<Utc>,
+    /// When the sender says it happened, if it says.
+    pub event_time: Option<DateTime<FixedOffset>>,
+    /// The network peer that sent it (the gateway or sensor, not the device).
+    pub source_addr: Option<SocketAddr>,
+    /// The listener it came through, as its URL.
+    pub listener: Option<String>,
+    pub format: Format,
+    pub severity: Severity,
+    pub severity_label: SeverityLabel,
+    pub vendor: Option<String>,
+    pub product: Option<String>,
+    /// The sender's name of the kind of event (signature id, CEF class id, MSGID).
+    pub event_class: String,
+    /// A short human-readable name of the event.
+    pub name: String,
+    pub message: String,
+    /// The host the sender says the event is about.
+    pub hostname: Option<String>,
+    pub src_ip: Option<IpAddr>,
+    pub dst_ip: Option<IpAddr>,
+    pub src_port: Option<u16>,
+    pub dst_port: Option<u16>,
+    pub proto: Option<String>,
+    #[serde(flatten)]
+    pub raw: RawMessage,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_bytes_serialise_as_text_when_utf8_and_as_hex_otherwise() {
+        let text = serde_json::to_value(RawMessage(b"<1>1 - - - - - - hi".to_vec())).ok();
+        assert_eq!(
+            text,
+            Some(serde_json::json!({"raw": "<1>1 - - - - - - hi", "raw_encoding": "utf8"}))
+        );
+        let bin = serde_json::to_value(RawMessage(vec![0x3c, 0xff, 0x00])).ok();
+        assert_eq!(bin, Some(serde_json::json!({"raw": "3cff00", "raw_encoding": "hex"})));
+    }
+}

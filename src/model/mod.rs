@@ -1,0 +1,9 @@
+//! The domain model: plain data, no I/O.
+
+mod alert;
+mod ids;
+mod severity;
+
+pub use alert::{Alert, Format, RawMessage};
+pub use ids::AlertId;
+pub use severity::{Severity, SeverityLabel};

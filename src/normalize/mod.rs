@@ -1,0 +1,119 @@
+//! Records to alerts: one place that decides what each format's fields mean
+//! on the common [`Alert`] model.
+
+use std::net::SocketAddr;
+
+use chrono::{DateTime, Utc};
+
+use crate::codec::{rfc5424, ParseError};
+use crate::model::{Alert, Format, RawMessage, Severity};
+
+/// Where and when a message was received: what the transport knows.
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    pub received_at: DateTime<Utc>,
+    pub source_addr: Option<SocketAddr>,
+    pub listener: Option<String>,
+}
+
+/// The longest alert name kept; the full text stays in `message`.
+const NAME_MAX_CHARS: usize = 120;
+
+/// Decodes a message in `format` into an alert.
+pub fn decode(format: Format, raw: &[u8], receipt: &Receipt) -> Result<Alert, ParseError> {
+    match format {
+        Format::Rfc5424 => rfc5424::parse(raw).map(|m| from_rfc5424(&m, raw, receipt)),
+    }
+}
+
+/// An RFC 5424 message as an alert: the app-name is the product, the MSGID
+/// the event class, the first line of MSG the name.
+pub fn from_rfc5424(m: &rfc5424::SyslogMessage, raw: &[u8], receipt: &Receipt) -> Alert {
+    // The BOM only says MSG is UTF-8; it is no part of the text.
+    let message = m.message.as_deref().map(|s| s.strip_prefix('\u{feff}').unwrap_or(s)).unwrap_or_default().to_owned();
+    let first_line = message.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    let name = if first_line.is_empty() {
+        m.msgid.clone().unwrap_or_else(|| "syslog message".to_owned())
+    } else {
+        truncate_chars(first_line, NAME_MAX_CHARS)
+    };
+    let severity = Severity::from_syslog(m.severity);
+    Alert {
+        id: None,
+        received_at: receipt.received_at,
+        event_time: m.timestamp,
+        source_addr: receipt.source_addr,
+        listener: receipt.listener.clone(),
+        format: Format::Rfc5424,
+        severity,
+        severity_label: severity.label(),
+        vendor: None,
+        product: m.appname.clone(),
+        event_class: m.msgid.clone().unwrap_or_else(|| "syslog".to_owned()),
+        name,
+        message,
+        hostname: m.hostname.clone(),
+        src_ip: None,
+        dst_ip: None,
+        src_port: None,
+        dst_port: None,
+        proto: None,
+        raw: RawMessage(raw.to_vec()),
+    }
+}
+
+fn truncate_chars(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SeverityLabel;
+
+    fn receipt() -> Receipt {
+        Receipt {
+            received_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default(),
+            source_addr: "127.0.0.1:40000".parse().ok(),
+            listener: Some("udp://127.0.0.1:5514".into()),
+        }
+    }
+
+    #[test]
+    fn rfc5424_fields_land_where_the_model_says() {
+        let raw = "<131>1 2024-05-01T10:00:00Z gw-icu-1 iomt-sentinel - BEACON - \u{feff}pump IP-3 beacon\nsecond line".as_bytes();
+        let a = decode(Format::Rfc5424, raw, &receipt()).map_err(|e| e.to_string());
+        let a = match a {
+            Ok(a) => a,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(a.severity.value(), 7, "syslog err (3) is 7 on the 0-10 scale");
+        assert_eq!(a.severity_label, SeverityLabel::High);
+        assert_eq!(a.product.as_deref(), Some("iomt-sentinel"));
+        assert_eq!(a.hostname.as_deref(), Some("gw-icu-1"));
+        assert_eq!(a.event_class, "BEACON");
+        assert_eq!(a.name, "pump IP-3 beacon");
+        assert_eq!(a.message, "pump IP-3 beacon\nsecond line");
+        assert_eq!(a.raw.as_bytes(), raw);
+        assert_eq!(a.event_time.map(|t| t.to_rfc3339()).as_deref(), Some("2024-05-01T10:00:00+00:00"));
+        assert_eq!(a.listener.as_deref(), Some("udp://127.0.0.1:5514"));
+    }
+
+    #[test]
+    fn empty_message_is_named_by_its_msgid_or_as_syslog() {
+        let a = decode(Format::Rfc5424, b"<14>1 - - - - LOGIN - ", &receipt()).map(|a| a.name);
+        assert_eq!(a.as_deref(), Ok("LOGIN"));
+        let a = decode(Format::Rfc5424, b"<14>1 - - - - - -", &receipt()).map(|a| (a.name, a.event_class));
+        assert_eq!(a, Ok(("syslog message".into(), "syslog".into())));
+    }
+
+    #[test]
+    fn long_names_are_cut_on_a_character_boundary() {
+        let long = "é".repeat(200);
+        assert_eq!(truncate_chars(&long, 120).chars().count(), 121);
+        assert_eq!(truncate_chars("short", 120), "short");
+    }
+}

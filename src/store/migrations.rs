@@ -1,0 +1,117 @@
+//! The schema, as an append-only list of migrations. A shipped migration is
+//! never edited: a test pins each one's fingerprint.
+
+use rusqlite::{Connection, Transaction};
+
+/// Each entry takes the schema from version `i` to `i + 1` (`PRAGMA user_version`).
+pub const MIGRATIONS: &[&str] = &[
+    // 1: alerts and the messages that could not be decoded.
+    "CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        received_at_us INTEGER NOT NULL,
+        event_time TEXT,
+        source_addr TEXT,
+        listener TEXT,
+        format TEXT NOT NULL,
+        severity INTEGER NOT NULL CHECK (severity BETWEEN 0 AND 10),
+        vendor TEXT,
+        product TEXT,
+        event_class TEXT NOT NULL,
+        name TEXT NOT NULL,
+        message TEXT NOT NULL,
+        hostname TEXT,
+        src_ip TEXT,
+        dst_ip TEXT,
+        src_port INTEGER,
+        dst_port INTEGER,
+        proto TEXT,
+        raw BLOB NOT NULL
+    );
+    CREATE INDEX alerts_received_at ON alerts (received_at_us);
+    CREATE TABLE rejected (
+        id INTEGER PRIMARY KEY,
+        received_at_us INTEGER NOT NULL,
+        source_addr TEXT,
+        listener TEXT,
+        format TEXT,
+        error TEXT NOT NULL,
+        raw BLOB NOT NULL
+    );",
+];
+
+pub(super) fn version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.pragma_query_value(None, "user_version", |r| r.get(0))
+}
+
+/// Applies every migration the database has not had yet, each in its own transaction.
+pub(super) fn apply(conn: &mut Connection) -> rusqlite::Result<()> {
+    let current = version(conn)?;
+    if current > MIGRATIONS.len() as i64 {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_MISMATCH),
+            Some(format!(
+                "schema version {current} is newer than this build knows ({})",
+                MIGRATIONS.len()
+            )),
+        ));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        step(&tx, sql, i + 1)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "Schema migrated.");
+    }
+    Ok(())
+}
+
+fn step(tx: &Transaction<'_>, sql: &str, to: usize) -> rusqlite::Result<()> {
+    tx.execute_batch(sql)?;
+    tx.pragma_update(None, "user_version", to as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// FNV-1a, 64 bits: a fingerprint that stays the same across Rust versions.
+    fn fingerprint(s: &str) -> u64 {
+        s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    }
+
+    /// The fingerprints of shipped migrations. Append one when you add a
+    /// migration; never change one: databases in the field already ran it.
+    const SHIPPED: &[u64] = &[0xff5abcdbb3d9049a];
+
+    #[test]
+    fn shipped_migrations_are_never_edited() {
+        assert!(MIGRATIONS.len() >= SHIPPED.len(), "a shipped migration was removed");
+        for (i, (sql, want)) in MIGRATIONS.iter().zip(SHIPPED).enumerate() {
+            assert_eq!(fingerprint(sql), *want, "migration {} was edited after shipping: add a new one instead", i + 1);
+        }
+        assert_eq!(MIGRATIONS.len(), SHIPPED.len(), "a new migration needs its fingerprint in SHIPPED");
+    }
+
+    #[test]
+    fn migrations_apply_in_order_and_only_once() -> rusqlite::Result<()> {
+        let mut conn = Connection::open_in_memory()?;
+        apply(&mut conn)?;
+        assert_eq!(version(&conn)?, MIGRATIONS.len() as i64);
+        // Running again is a no-op, not an error.
+        apply(&mut conn)?;
+        assert_eq!(version(&conn)?, MIGRATIONS.len() as i64);
+        let tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        assert_eq!(tables, ["alerts", "rejected"]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() -> rusqlite::Result<()> {
+        let mut conn = Connection::open_in_memory()?;
+        conn.pragma_update(None, "user_version", MIGRATIONS.len() as i64 + 1)?;
+        assert!(apply(&mut conn).is_err());
+        Ok(())
+    }
+}

@@ -1,0 +1,290 @@
+//! SQLite storage of alerts and of rejected messages.
+//!
+//! One writer (the console's writer thread) appends in batches, one
+//! transaction each; readers open their own connections, which WAL lets run
+//! beside the writer. Rows are never updated: the store only appends.
+
+mod migrations;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
+
+use crate::ingest::{Ingested, Rejected};
+use crate::model::{Alert, AlertId, Format, RawMessage, Severity};
+
+pub use migrations::MIGRATIONS;
+
+/// The database's file name inside the data directory.
+pub const DB_FILE: &str = "wardwatch.db";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("could not create the data directory {path}: {source}")]
+    DataDir { path: PathBuf, source: std::io::Error },
+    #[error("no Wardwatch data at {0} (nothing has been stored there yet)")]
+    Missing(PathBuf),
+    #[error("database {path}: {source}")]
+    Sqlite { path: PathBuf, source: rusqlite::Error },
+    #[error("database {path} is at schema version {found}, newer than this build knows ({known}); use a newer Wardwatch")]
+    TooNew { path: PathBuf, found: i64, known: usize },
+    #[error("stored row {id} is unreadable: {reason}")]
+    Corrupt { id: i64, reason: String },
+}
+
+/// A connection to the store.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating when needed) the store in `data_dir` for writing and
+    /// brings its schema up to date.
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|source| StoreError::DataDir { path: data_dir.to_owned(), source })?;
+        let path = data_dir.join(DB_FILE);
+        let conn = Connection::open(&path).map_err(|source| StoreError::Sqlite { path: path.clone(), source })?;
+        let mut store = Self { conn, path };
+        store.configure().and_then(|()| migrations::apply(&mut store.conn)).map_err(|e| store.wrap(e))?;
+        Ok(store)
+    }
+
+    /// Opens an existing store for reading only.
+    pub fn open_read_only(data_dir: &Path) -> Result<Self, StoreError> {
+        let path = data_dir.join(DB_FILE);
+        if !path.exists() {
+            return Err(StoreError::Missing(data_dir.to_owned()));
+        }
+        let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(|source| StoreError::Sqlite { path: path.clone(), source })?;
+        let store = Self { conn, path };
+        store.conn.busy_timeout(Duration::from_secs(5)).map_err(|e| store.wrap(e))?;
+        let version = migrations::version(&store.conn).map_err(|e| store.wrap(e))?;
+        if version > MIGRATIONS.len() as i64 {
+            return Err(StoreError::TooNew { path: store.path, found: version, known: MIGRATIONS.len() });
+        }
+        Ok(store)
+    }
+
+    fn wrap(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite { path: self.path.clone(), source }
+    }
+
+    /// Per-connection settings: they are not stored in the file, so every
+    /// connection sets them.
+    fn configure(&self) -> rusqlite::Result<()> {
+        self.conn.busy_timeout(Duration::from_secs(5))?;
+        self.conn.pragma_update(None, "journal_mode", "WAL")?;
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends a batch in one transaction and gives each alert its id.
+    #[tracing::instrument(skip_all, fields(n = batch.len()))]
+    pub fn append(&mut self, batch: &mut [Ingested]) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let wrap = |source| StoreError::Sqlite { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(wrap)?;
+        {
+            let mut alert_stmt = tx
+                .prepare_cached(
+                    "INSERT INTO alerts (received_at_us, event_time, source_addr, listener, format, severity,
+                        vendor, product, event_class, name, message, hostname, src_ip, dst_ip, src_port,
+                        dst_port, proto, raw)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                )
+                .map_err(wrap)?;
+            let mut rejected_stmt = tx
+                .prepare_cached(
+                    "INSERT INTO rejected (received_at_us, source_addr, listener, format, error, raw)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(wrap)?;
+            for item in batch.iter_mut() {
+                match item {
+                    Ingested::Alert(a) => {
+                        alert_stmt
+                            .execute(params![
+                                a.received_at.timestamp_micros(),
+                                a.event_time.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+                                a.source_addr.map(|s| s.to_string()),
+                                a.listener,
+                                a.format.as_str(),
+                                a.severity.value(),
+                                a.vendor,
+                                a.product,
+                                a.event_class,
+                                a.name,
+                                a.message,
+                                a.hostname,
+                                a.src_ip.map(|s| s.to_string()),
+                                a.dst_ip.map(|s| s.to_string()),
+                                a.src_port,
+                                a.dst_port,
+                                a.proto,
+                                a.raw.as_bytes(),
+                            ])
+                            .map_err(wrap)?;
+                        a.id = Some(AlertId(tx.last_insert_rowid()));
+                    }
+                    Ingested::Rejected(r) => {
+                        rejected_stmt
+                            .execute(params![
+                                r.received_at.timestamp_micros(),
+                                r.source_addr.map(|s| s.to_string()),
+                                r.listener,
+                                r.format.map(Format::as_str),
+                                r.error,
+                                r.raw.as_bytes(),
+                            ])
+                            .map_err(wrap)?;
+                    }
+                }
+            }
+        }
+        tx.commit().map_err(wrap)
+    }
+
+    /// The newest `limit` alerts, newest first.
+    pub fn recent_alerts(&self, limit: usize) -> Result<Vec<Alert>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, received_at_us, event_time, source_addr, listener, format, severity, vendor,
+                    product, event_class, name, message, hostname, src_ip, dst_ip, src_port, dst_port,
+                    proto, raw
+                 FROM alerts ORDER BY id DESC LIMIT ?1",
+            )
+            .map_err(|e| self.wrap(e))?;
+        let rows = stmt
+            .query_map([limit as i64], |row| Ok(alert_from_row(row)))
+            .map_err(|e| self.wrap(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(row.map_err(|e| self.wrap(e))??);
+        }
+        Ok(out)
+    }
+
+    /// The newest `limit` rejected messages, newest first.
+    pub fn recent_rejected(&self, limit: usize) -> Result<Vec<Rejected>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, received_at_us, source_addr, listener, format, error, raw
+                 FROM rejected ORDER BY id DESC LIMIT ?1",
+            )
+            .map_err(|e| self.wrap(e))?;
+        let rows = stmt
+            .query_map([limit as i64], |row| {
+                let id: i64 = row.get(0)?;
+                let format: Option<String> = row.get(4)?;
+                Ok((id, Rejected {
+                    received_at: micros(row.get(1)?).unwrap_or_default(),
+                    source_addr: row.get::<_, Option<String>>(2)?.and_then(|s| s.parse().ok()),
+                    listener: row.get(3)?,
+                    format: format.as_deref().and_then(Format::parse),
+                    error: row.get(5)?,
+                    raw: RawMessage(row.get(6)?),
+                }))
+            })
+            .map_err(|e| self.wrap(e))?;
+        rows.map(|r| r.map(|(_, rej)| rej).map_err(|e| self.wrap(e))).collect()
+    }
+
+    /// How many alerts and rejected messages are stored.
+    pub fn counts(&self) -> Result<(u64, u64), StoreError> {
+        let count = |table: &str| -> Result<u64, StoreError> {
+            self.conn
+                .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+                .map_err(|e| self.wrap(e))
+        };
+        Ok((count("alerts")?, count("rejected")?))
+    }
+
+    /// The alert with `id`, if stored.
+    pub fn alert(&self, id: AlertId) -> Result<Option<Alert>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT id, received_at_us, event_time, source_addr, listener, format, severity, vendor,
+                    product, event_class, name, message, hostname, src_ip, dst_ip, src_port, dst_port,
+                    proto, raw
+                 FROM alerts WHERE id = ?1",
+                [id.0],
+                |row| Ok(alert_from_row(row)),
+            )
+            .optional()
+            .map_err(|e| self.wrap(e))?
+            .transpose()
+    }
+}
+
+fn micros(us: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp_micros(us)
+}
+
+/// Reads an alert row; a value this build cannot read is reported, not guessed.
+fn alert_from_row(row: &Row<'_>) -> Result<Alert, StoreError> {
+    let id: i64 = row.get(0).map_err(|e| corrupt(0, e))?;
+    let get_err = |e: rusqlite::Error| corrupt(id, e);
+    let bad = |what: &str| StoreError::Corrupt { id, reason: what.to_owned() };
+    let ip = |s: Option<String>| -> Result<Option<IpAddr>, StoreError> {
+        s.map(|s| s.parse().map_err(|_| bad("bad IP address"))).transpose()
+    };
+    let format: String = row.get(5).map_err(get_err)?;
+    let severity = Severity::new(row.get(6).map_err(get_err)?).ok_or_else(|| bad("severity out of range"))?;
+    let event_time: Option<String> = row.get(2).map_err(get_err)?;
+    let event_time = event_time
+        .map(|s| DateTime::<FixedOffset>::parse_from_rfc3339(&s).map_err(|_| bad("bad event time")))
+        .transpose()?;
+    let source_addr: Option<String> = row.get(3).map_err(get_err)?;
+    let source_addr = source_addr
+        .map(|s| s.parse::<SocketAddr>().map_err(|_| bad("bad source address")))
+        .transpose()?;
+    Ok(Alert {
+        id: Some(AlertId(id)),
+        received_at: micros(row.get(1).map_err(get_err)?).ok_or_else(|| bad("bad receive time"))?,
+        event_time,
+        source_addr,
+        listener: row.get(4).map_err(get_err)?,
+        format: Format::parse(&format).ok_or_else(|| bad("unknown format"))?,
+        severity,
+        severity_label: severity.label(),
+        vendor: row.get(7).map_err(get_err)?,
+        product: row.get(8).map_err(get_err)?,
+        event_class: row.get(9).map_err(get_err)?,
+        name: row.get(10).map_err(get_err)?,
+        message: row.get(11).map_err(get_err)?,
+        hostname: row.get(12).map_err(get_err)?,
+        src_ip: ip(row.get(13).map_err(get_err)?)?,
+        dst_ip: ip(row.get(14).map_err(get_err)?)?,
+        src_port: row.get(15).map_err(get_err)?,
+        dst_port: row.get(16).map_err(get_err)?,
+        proto: row.get(17).map_err(get_err)?,
+        raw: RawMessage(row.get(18).map_err(get_err)?),
+    })
+}
+
+fn corrupt(id: i64, e: rusqlite::Error) -> StoreError {
+    StoreError::Corrupt { id, reason: e.to_string() }
+}
+
+#[cfg(test)]
+mod tests;

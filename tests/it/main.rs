@@ -1,0 +1,1 @@
+//! Integration tests of the core over real sockets and real files.
