@@ -109,8 +109,10 @@ impl ConsoleConfig {
 impl ConfigFile {
     /// Reads a configuration file; a missing file is an error (it was named).
     pub fn read(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-        toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.to_owned(), source: Box::new(source) })
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        toml::from_str(&text)
+            .map_err(|source| ConfigError::Parse { path: path.to_owned(), source: Box::new(source) })
     }
 }
 
@@ -138,7 +140,10 @@ mod tests {
         let c = ConsoleConfig::new("/default").with_file(file);
         assert_eq!(c.data_dir, PathBuf::from("/from/file"));
         assert_eq!(c.ingest.max_message_bytes, 2048);
-        let c = c.with_env(env(&[(ENV_DATA_DIR, "/from/env"), (ENV_LISTEN, "udp://127.0.0.1:1, tcp://127.0.0.1:2")]))?;
+        let c = c.with_env(env(&[
+            (ENV_DATA_DIR, "/from/env"),
+            (ENV_LISTEN, "udp://127.0.0.1:1, tcp://127.0.0.1:2"),
+        ]))?;
         assert_eq!(c.data_dir, PathBuf::from("/from/env"));
         let urls: Vec<String> = c.listen.iter().map(ToString::to_string).collect();
         assert_eq!(urls, ["udp://127.0.0.1:1", "tcp://127.0.0.1:2"]);

@@ -15,7 +15,11 @@ use wardwatch::store::Store;
 use wardwatch::Console;
 
 #[derive(Parser)]
-#[command(name = "wardwatch", version, about = "Wardwatch: security alerts from a hospital's medical-device network, without getting in the way of care.")]
+#[command(
+    name = "wardwatch",
+    version,
+    about = "Wardwatch: security alerts from a hospital's medical-device network, without getting in the way of care."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -116,8 +120,17 @@ fn serve(data_dir: Option<PathBuf>, listen: Vec<ListenUrl>, config: Option<PathB
         wait_for_signal().await?;
         tracing::info!("Stopping: storing what was received.");
         console.shutdown().await;
-        let totals = console.listeners().iter().fold((0, 0), |(p, r), l| (p + l.counters.parsed, r + l.counters.rejected));
-        println!("stopped: {} alerts and {} rejected messages received this run", totals.0, totals.1);
+        let mut t = wardwatch::ingest::CounterSnapshot::default();
+        for l in console.listeners() {
+            t.parsed += l.counters.parsed;
+            t.rejected += l.counters.rejected;
+            t.oversize += l.counters.oversize;
+            t.dropped += l.counters.dropped;
+        }
+        println!(
+            "stopped: {} alerts, {} rejected, {} oversize, {} dropped this run",
+            t.parsed, t.rejected, t.oversize, t.dropped
+        );
         Ok(())
     })
 }
@@ -217,7 +230,10 @@ fn from_hex(h: &str) -> Result<Vec<u8>, String> {
     }
     (0..h.len())
         .step_by(2)
-        .map(|i| u8::from_str_radix(h.get(i..i + 2).unwrap_or("zz"), 16).map_err(|_| format!("input_hex: bad digits at {i}")))
+        .map(|i| {
+            u8::from_str_radix(h.get(i..i + 2).unwrap_or("zz"), 16)
+                .map_err(|_| format!("input_hex: bad digits at {i}"))
+        })
         .collect()
 }
 

@@ -144,20 +144,18 @@ impl Decoder for SyslogFramer {
                     }
                     self.state = State::Start;
                 }
-                State::SkipDelimited { seen } => {
-                    match buf.iter().position(|&b| b == b'\n' || b == 0) {
-                        Some(i) => {
-                            buf.advance(i + 1);
-                            self.state = State::Start;
-                            return Ok(Some(Frame::Oversize { len: seen + i }));
-                        }
-                        None => {
-                            self.state = State::SkipDelimited { seen: seen + buf.len() };
-                            buf.clear();
-                            return Ok(None);
-                        }
+                State::SkipDelimited { seen } => match buf.iter().position(|&b| b == b'\n' || b == 0) {
+                    Some(i) => {
+                        buf.advance(i + 1);
+                        self.state = State::Start;
+                        return Ok(Some(Frame::Oversize { len: seen + i }));
                     }
-                }
+                    None => {
+                        self.state = State::SkipDelimited { seen: seen + buf.len() };
+                        buf.clear();
+                        return Ok(None);
+                    }
+                },
                 State::Start => {
                     // Blank lines and stray delimiters between frames are not messages.
                     let blank = buf.iter().take_while(|&&b| matches!(b, b'\n' | b'\r' | 0)).count();
@@ -230,10 +228,10 @@ mod tests {
 
     #[test]
     fn octet_counting() {
-        assert_eq!(frames(100, &[b"16 <1>1 - - - - - -17 <2>12 A B C D E -"]), vec![
-            msg("<1>1 - - - - - -"),
-            msg("<2>12 A B C D E -")
-        ]);
+        assert_eq!(
+            frames(100, &[b"16 <1>1 - - - - - -17 <2>12 A B C D E -"]),
+            vec![msg("<1>1 - - - - - -"), msg("<2>12 A B C D E -")]
+        );
         // A message may hold LF and NUL when counted.
         assert_eq!(frames(100, &[b"5 a\nb\0c"]), vec![msg("a\nb\0c")]);
     }
@@ -250,22 +248,16 @@ mod tests {
 
     #[test]
     fn delimited_by_lf_crlf_and_nul() {
-        assert_eq!(frames(100, &[b"<1>a\n<2>b\r\n<3>c\0<4>d"]), vec![
-            msg("<1>a"),
-            msg("<2>b"),
-            msg("<3>c"),
-            msg("<4>d")
-        ]);
+        assert_eq!(
+            frames(100, &[b"<1>a\n<2>b\r\n<3>c\0<4>d"]),
+            vec![msg("<1>a"), msg("<2>b"), msg("<3>c"), msg("<4>d")]
+        );
         assert_eq!(frames(100, &[b"<1>a", b"bc\n\n\n<2>d\n"]), vec![msg("<1>abc"), msg("<2>d")]);
     }
 
     #[test]
     fn methods_mix_on_one_connection() {
-        assert_eq!(frames(100, &[b"<1>lf\n4 <2>c<3>lf\n"]), vec![
-            msg("<1>lf"),
-            msg("<2>c"),
-            msg("<3>lf")
-        ]);
+        assert_eq!(frames(100, &[b"<1>lf\n4 <2>c<3>lf\n"]), vec![msg("<1>lf"), msg("<2>c"), msg("<3>lf")]);
     }
 
     #[test]
@@ -275,10 +267,10 @@ mod tests {
         assert_eq!(frames(10, &[stream.as_bytes()]), vec![Frame::Oversize { len: 20 }, msg("<1>ok")]);
         // Also when the oversize frame arrives over several reads.
         let (a, b) = stream.split_at(7);
-        assert_eq!(frames(10, &[a.as_bytes(), b.as_bytes()]), vec![
-            Frame::Oversize { len: 20 },
-            msg("<1>ok")
-        ]);
+        assert_eq!(
+            frames(10, &[a.as_bytes(), b.as_bytes()]),
+            vec![Frame::Oversize { len: 20 }, msg("<1>ok")]
+        );
     }
 
     #[test]
@@ -287,10 +279,10 @@ mod tests {
         let stream = format!("{long}\n<2>ok\n");
         assert_eq!(frames(10, &[stream.as_bytes()]), vec![Frame::Oversize { len: 33 }, msg("<2>ok")]);
         let (a, b) = stream.split_at(20);
-        assert_eq!(frames(10, &[a.as_bytes(), b.as_bytes()]), vec![
-            Frame::Oversize { len: 33 },
-            msg("<2>ok")
-        ]);
+        assert_eq!(
+            frames(10, &[a.as_bytes(), b.as_bytes()]),
+            vec![Frame::Oversize { len: 33 }, msg("<2>ok")]
+        );
         // Exactly at the limit is fine.
         assert_eq!(frames(5, &[b"<1>ab\n"]), vec![msg("<1>ab")]);
         assert_eq!(frames(5, &[b"<1>abc\n"]), vec![Frame::Oversize { len: 6 }]);
@@ -298,26 +290,35 @@ mod tests {
 
     #[test]
     fn bad_counts_are_malformed_and_framing_recovers() {
-        assert_eq!(frames(100, &[b"12x <1>bad\n<2>good\n"]), vec![
-            Frame::Malformed { bytes: Bytes::from_static(b"12x <1>bad"), reason: "bad octet count" },
-            msg("<2>good")
-        ]);
-        assert_eq!(frames(100, &[b"0 \n"]), vec![Frame::Malformed {
-            bytes: Bytes::from_static(b"0 "),
-            reason: "bad octet count"
-        }]);
-        assert_eq!(frames(100, &[b"99999999999999 x\n"]), vec![Frame::Malformed {
-            bytes: Bytes::from_static(b"99999999999999 x"),
-            reason: "bad octet count"
-        }]);
+        assert_eq!(
+            frames(100, &[b"12x <1>bad\n<2>good\n"]),
+            vec![
+                Frame::Malformed { bytes: Bytes::from_static(b"12x <1>bad"), reason: "bad octet count" },
+                msg("<2>good")
+            ]
+        );
+        assert_eq!(
+            frames(100, &[b"0 \n"]),
+            vec![Frame::Malformed { bytes: Bytes::from_static(b"0 "), reason: "bad octet count" }]
+        );
+        assert_eq!(
+            frames(100, &[b"99999999999999 x\n"]),
+            vec![Frame::Malformed {
+                bytes: Bytes::from_static(b"99999999999999 x"),
+                reason: "bad octet count"
+            }]
+        );
     }
 
     #[test]
     fn stream_ending_inside_a_counted_frame_is_reported() {
-        assert_eq!(frames(100, &[b"30 <1>short"]), vec![Frame::Malformed {
-            bytes: Bytes::from_static(b"30 <1>short"),
-            reason: "stream ended inside a frame"
-        }]);
+        assert_eq!(
+            frames(100, &[b"30 <1>short"]),
+            vec![Frame::Malformed {
+                bytes: Bytes::from_static(b"30 <1>short"),
+                reason: "stream ended inside a frame"
+            }]
+        );
     }
 
     proptest::proptest! {

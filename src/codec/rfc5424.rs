@@ -55,10 +55,7 @@ impl SyslogMessage {
     }
 }
 
-fn serialize_timestamp<S: Serializer>(
-    ts: &Option<DateTime<FixedOffset>>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
+fn serialize_timestamp<S: Serializer>(ts: &Option<DateTime<FixedOffset>>, s: S) -> Result<S::Ok, S::Error> {
     match ts {
         Some(t) => s.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
         None => s.serialize_none(),
@@ -71,8 +68,7 @@ fn serialize_sd<S: Serializer>(sd: &[SdElement], s: S) -> Result<S::Ok, S::Error
     }
     let mut map = s.serialize_map(Some(sd.len()))?;
     for e in sd {
-        let params: BTreeMap<&str, &str> =
-            e.params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let params: BTreeMap<&str, &str> = e.params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         map.serialize_entry(&e.id, &params)?;
     }
     map.end()
@@ -168,9 +164,7 @@ impl<'a> Parser<'a> {
 
     fn version(&mut self) -> Result<u16> {
         match self.digits(3) {
-            [] | [b'0', ..] => {
-                Err(self.error("expected a version (1-999)"))
-            }
+            [] | [b'0', ..] => Err(self.error("expected a version (1-999)")),
             d => {
                 let v = number(d) as u16;
                 if self.peek().is_some_and(|b| b.is_ascii_digit()) {
@@ -239,12 +233,18 @@ impl<'a> Parser<'a> {
                     return Err(self.error("timestamp offset is out of range"));
                 }
                 let secs = (h * 3600 + m * 60) as i32;
-                if sign == b'-' { -secs } else { secs }
+                if sign == b'-' {
+                    -secs
+                } else {
+                    secs
+                }
             }
             _ => return Err(self.error("expected a time offset ('Z' or '+hh:mm')")),
         };
-        let date = NaiveDate::from_ymd_opt(year as i32, month, day).ok_or_else(|| {
-            ParseError { format: Format::Rfc5424, offset: date_end, reason: "date out of range".into() }
+        let date = NaiveDate::from_ymd_opt(year as i32, month, day).ok_or_else(|| ParseError {
+            format: Format::Rfc5424,
+            offset: date_end,
+            reason: "date out of range".into(),
         })?;
         let time = if hour < 24 && minute < 60 && second < 60 {
             NaiveTime::from_hms_nano_opt(hour, minute, second, nanos)
@@ -347,10 +347,7 @@ impl<'a> Parser<'a> {
     /// SD-NAME: 1..=32 printable US-ASCII except `=`, space, `]` and `"`.
     fn sd_name(&mut self, what: &'static str) -> Result<String> {
         let start = self.pos;
-        while self
-            .peek()
-            .is_some_and(|b| (33..=126).contains(&b) && !matches!(b, b'=' | b']' | b'"'))
-        {
+        while self.peek().is_some_and(|b| (33..=126).contains(&b) && !matches!(b, b'=' | b']' | b'"')) {
             self.pos += 1;
         }
         let len = self.pos - start;
@@ -395,8 +392,7 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        let value = String::from_utf8(value)
-            .map_err(|_| self.error("PARAM-VALUE is not valid UTF-8"))?;
+        let value = String::from_utf8(value).map_err(|_| self.error("PARAM-VALUE is not valid UTF-8"))?;
         Ok((name, value))
     }
 

@@ -52,6 +52,10 @@ pub struct Rejected {
 
 /// What listeners hand on to the store.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "nearly every item is an alert: boxing it would cost an allocation per message to save space only on the rare rejection"
+)]
 pub enum Ingested {
     Alert(Alert),
     Rejected(Rejected),
@@ -96,7 +100,11 @@ impl Listener {
     fn new(url: ListenUrl) -> Self {
         Self {
             url,
-            inner: Mutex::new(ListenerInner { bound_addr: None, state: ListenerState::Starting, error: None }),
+            inner: Mutex::new(ListenerInner {
+                bound_addr: None,
+                state: ListenerState::Starting,
+                error: None,
+            }),
             counters: Counters::default(),
         }
     }

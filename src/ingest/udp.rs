@@ -41,7 +41,13 @@ pub(super) async fn bind(
     Ok(bound)
 }
 
-fn handle(listener: &Listener, config: &IngestConfig, tx: &mpsc::Sender<Ingested>, datagram: &[u8], peer: SocketAddr) {
+fn handle(
+    listener: &Listener,
+    config: &IngestConfig,
+    tx: &mpsc::Sender<Ingested>,
+    datagram: &[u8],
+    peer: SocketAddr,
+) {
     if datagram.len() > config.max_message_bytes {
         listener.oversize(datagram.len(), peer, config.max_message_bytes);
         return;

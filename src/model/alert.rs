@@ -120,10 +120,7 @@ mod tests {
     #[test]
     fn raw_bytes_serialise_as_text_when_utf8_and_as_hex_otherwise() {
         let text = serde_json::to_value(RawMessage(b"<1>1 - - - - - - hi".to_vec())).ok();
-        assert_eq!(
-            text,
-            Some(serde_json::json!({"raw": "<1>1 - - - - - - hi", "raw_encoding": "utf8"}))
-        );
+        assert_eq!(text, Some(serde_json::json!({"raw": "<1>1 - - - - - - hi", "raw_encoding": "utf8"})));
         let bin = serde_json::to_value(RawMessage(vec![0x3c, 0xff, 0x00])).ok();
         assert_eq!(bin, Some(serde_json::json!({"raw": "3cff00", "raw_encoding": "hex"})));
     }

@@ -30,7 +30,8 @@ pub fn decode(format: Format, raw: &[u8], receipt: &Receipt) -> Result<Alert, Pa
 /// the event class, the first line of MSG the name.
 pub fn from_rfc5424(m: &rfc5424::SyslogMessage, raw: &[u8], receipt: &Receipt) -> Alert {
     // The BOM only says MSG is UTF-8; it is no part of the text.
-    let message = m.message.as_deref().map(|s| s.strip_prefix('\u{feff}').unwrap_or(s)).unwrap_or_default().to_owned();
+    let message =
+        m.message.as_deref().map(|s| s.strip_prefix('\u{feff}').unwrap_or(s)).unwrap_or_default().to_owned();
     let first_line = message.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
     let name = if first_line.is_empty() {
         m.msgid.clone().unwrap_or_else(|| "syslog message".to_owned())

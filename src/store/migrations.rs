@@ -49,10 +49,7 @@ pub(super) fn apply(conn: &mut Connection) -> rusqlite::Result<()> {
     if current > MIGRATIONS.len() as i64 {
         return Err(rusqlite::Error::SqliteFailure(
             rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_MISMATCH),
-            Some(format!(
-                "schema version {current} is newer than this build knows ({})",
-                MIGRATIONS.len()
-            )),
+            Some(format!("schema version {current} is newer than this build knows ({})", MIGRATIONS.len())),
         ));
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
@@ -86,7 +83,12 @@ mod tests {
     fn shipped_migrations_are_never_edited() {
         assert!(MIGRATIONS.len() >= SHIPPED.len(), "a shipped migration was removed");
         for (i, (sql, want)) in MIGRATIONS.iter().zip(SHIPPED).enumerate() {
-            assert_eq!(fingerprint(sql), *want, "migration {} was edited after shipping: add a new one instead", i + 1);
+            assert_eq!(
+                fingerprint(sql),
+                *want,
+                "migration {} was edited after shipping: add a new one instead",
+                i + 1
+            );
         }
         assert_eq!(MIGRATIONS.len(), SHIPPED.len(), "a new migration needs its fingerprint in SHIPPED");
     }

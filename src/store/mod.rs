@@ -54,7 +54,8 @@ impl Store {
         std::fs::create_dir_all(data_dir)
             .map_err(|source| StoreError::DataDir { path: data_dir.to_owned(), source })?;
         let path = data_dir.join(DB_FILE);
-        let conn = Connection::open(&path).map_err(|source| StoreError::Sqlite { path: path.clone(), source })?;
+        let conn =
+            Connection::open(&path).map_err(|source| StoreError::Sqlite { path: path.clone(), source })?;
         let mut store = Self { conn, path };
         store.configure().and_then(|()| migrations::apply(&mut store.conn)).map_err(|e| store.wrap(e))?;
         Ok(store)
@@ -66,8 +67,11 @@ impl Store {
         if !path.exists() {
             return Err(StoreError::Missing(data_dir.to_owned()));
         }
-        let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .map_err(|source| StoreError::Sqlite { path: path.clone(), source })?;
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|source| StoreError::Sqlite { path: path.clone(), source })?;
         let store = Self { conn, path };
         store.conn.busy_timeout(Duration::from_secs(5)).map_err(|e| store.wrap(e))?;
         let version = migrations::version(&store.conn).map_err(|e| store.wrap(e))?;
@@ -172,9 +176,7 @@ impl Store {
                  FROM alerts ORDER BY id DESC LIMIT ?1",
             )
             .map_err(|e| self.wrap(e))?;
-        let rows = stmt
-            .query_map([limit as i64], |row| Ok(alert_from_row(row)))
-            .map_err(|e| self.wrap(e))?;
+        let rows = stmt.query_map([limit as i64], |row| Ok(alert_from_row(row))).map_err(|e| self.wrap(e))?;
         let mut out = Vec::new();
         for row in rows {
             out.push(row.map_err(|e| self.wrap(e))??);
@@ -195,14 +197,17 @@ impl Store {
             .query_map([limit as i64], |row| {
                 let id: i64 = row.get(0)?;
                 let format: Option<String> = row.get(4)?;
-                Ok((id, Rejected {
-                    received_at: micros(row.get(1)?).unwrap_or_default(),
-                    source_addr: row.get::<_, Option<String>>(2)?.and_then(|s| s.parse().ok()),
-                    listener: row.get(3)?,
-                    format: format.as_deref().and_then(Format::parse),
-                    error: row.get(5)?,
-                    raw: RawMessage(row.get(6)?),
-                }))
+                Ok((
+                    id,
+                    Rejected {
+                        received_at: micros(row.get(1)?).unwrap_or_default(),
+                        source_addr: row.get::<_, Option<String>>(2)?.and_then(|s| s.parse().ok()),
+                        listener: row.get(3)?,
+                        format: format.as_deref().and_then(Format::parse),
+                        error: row.get(5)?,
+                        raw: RawMessage(row.get(6)?),
+                    },
+                ))
             })
             .map_err(|e| self.wrap(e))?;
         rows.map(|r| r.map(|(_, rej)| rej).map_err(|e| self.wrap(e))).collect()
@@ -255,9 +260,8 @@ fn alert_from_row(row: &Row<'_>) -> Result<Alert, StoreError> {
         .map(|s| DateTime::<FixedOffset>::parse_from_rfc3339(&s).map_err(|_| bad("bad event time")))
         .transpose()?;
     let source_addr: Option<String> = row.get(3).map_err(get_err)?;
-    let source_addr = source_addr
-        .map(|s| s.parse::<SocketAddr>().map_err(|_| bad("bad source address")))
-        .transpose()?;
+    let source_addr =
+        source_addr.map(|s| s.parse::<SocketAddr>().map_err(|_| bad("bad source address"))).transpose()?;
     Ok(Alert {
         id: Some(AlertId(id)),
         received_at: micros(row.get(1).map_err(get_err)?).ok_or_else(|| bad("bad receive time"))?,

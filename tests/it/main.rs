@@ -1,1 +1,6 @@
-//! Integration tests of the core over real sockets and real files.
+//! Integration tests of the core over real sockets and real files: the
+//! `wardwatch` binary is started as a person would start it.
+
+mod parse;
+mod serve;
+mod support;

@@ -75,9 +75,7 @@ fn all_nil_and_minimal_messages() {
 
 #[test]
 fn param_value_escapes() {
-    let sd = |input: &str| {
-        parse(input.as_bytes()).map(|m| m.structured_data[0].params[0].1.clone())
-    };
+    let sd = |input: &str| parse(input.as_bytes()).map(|m| m.structured_data[0].params[0].1.clone());
     assert_eq!(sd(r#"<1>1 - - - - - [a b="q\"q"]"#).as_deref(), Ok("q\"q"));
     assert_eq!(sd(r#"<1>1 - - - - - [a b="\\"]"#).as_deref(), Ok("\\"));
     assert_eq!(sd(r#"<1>1 - - - - - [a b="\]"]"#).as_deref(), Ok("]"));
@@ -196,4 +194,27 @@ proptest::proptest! {
             proptest::prop_assert_eq!(m.message, Some(msg));
         }
     }
+}
+
+/// The whole JSON shape of a few typical and broken messages, reviewed once
+/// and pinned: any change to what `wardwatch parse` prints shows up here.
+#[test]
+fn parse_results_snapshot() {
+    let inputs: &[&[u8]] = &[
+        b"<13>1 2026-11-28T15:45:20.123456+00:00 station-7 gw - - [timeQuality tzKnown=\"1\" isSynced=\"0\"] pump IP-3 beacon",
+        b"<134>1 2024-02-29T23:59:59.9-05:00 ids-1 suricata 4242 ET.2019284 [meta sid=\"2019284\" rev=\"3\"][origin ip=\"10.20.0.5\"] ET POLICY beacon",
+        b"<0>1 - - - - - -",
+        b"<34>1 2003-10-11T22:14:15.003Z host su - ID47 - \xEF\xBB\xBF'su root' failed",
+        b"<34>1 2003-10-11T22:14:15.003 host su - ID47 -",
+        b"<34>1 2003-10-11T22:14:15Z host su - ID47 [a b=\"c]\"]",
+        b"<999>1 - - - - - -",
+    ];
+    let results: Vec<Value> = inputs
+        .iter()
+        .map(|i| match parse(i) {
+            Ok(m) => json!({"ok": m}),
+            Err(e) => json!({"error": e.to_string()}),
+        })
+        .collect();
+    insta::assert_json_snapshot!(results);
 }

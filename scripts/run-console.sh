@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Starts the desktop console (built by `make app`) and sends it sample alerts.
+# With no display (a headless machine), it runs under Xvfb and saves a
+# screenshot to artifacts/run/console.png instead.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+bin=${WARDWATCH_APP_BIN:-$repo/target/debug/wardwatch-app}
+[ -x "$bin" ] || { echo "no console at $bin: run 'make app'"; exit 1; }
+
+# The TCP port samples go to: the first tcp:// listener in WARDWATCH_LISTEN, else 5514.
+port=$(printf '%s' "${WARDWATCH_LISTEN:-}" | tr ',' '\n' | sed -n 's|^ *tcp://[^ ]*:\([0-9]*\).*|\1|p' | head -n1)
+port=${port:-5514}
+
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  "$repo/scripts/send-samples.sh" 127.0.0.1 "$port" &
+  exec "$bin"
+fi
+
+echo "No display here: running the console under Xvfb (Ctrl-C to stop)."
+shot="$repo/artifacts/run/console.png"
+mkdir -p "$(dirname "$shot")"
+exec "$repo/scripts/with-desktop-session.sh" bash -c '
+  "$1" & app=$!
+  trap "kill $app 2>/dev/null" EXIT INT TERM
+  "$2/scripts/send-samples.sh" 127.0.0.1 "$3"
+  sleep 1   # let the last sample render before the picture
+  import -window root "$4" && echo "screenshot: $4"
+  wait $app
+' run "$bin" "$repo" "$port" "$shot"

@@ -1,0 +1,9 @@
+fn main() {
+    // Every command the UI may call; each gets allow-/deny- permissions that
+    // capabilities/*.json grant per window.
+    const COMMANDS: &[&str] = &["console_info", "list_alerts", "listener_status", "subscribe_alerts"];
+    tauri_build::try_build(
+        tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .unwrap_or_else(|e| panic!("tauri-build failed: {e:#}"));
+}

@@ -1,0 +1,58 @@
+//! The commands the UI calls. Each is a few lines: arguments in, core call,
+//! view or [`IpcError`] out.
+
+use tauri::ipc::Channel;
+use tauri::State;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::dto::{AlertStreamEvent, AlertView, ConsoleInfo, ListenerView};
+use crate::error::IpcError;
+use crate::state::AppState;
+
+/// The most alerts one `list_alerts` call returns.
+const LIST_MAX: u32 = 1000;
+
+#[tauri::command]
+pub fn console_info(state: State<'_, AppState>) -> Result<ConsoleInfo, IpcError> {
+    let console = state.console()?;
+    Ok(ConsoleInfo {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        data_dir: console.data_dir().display().to_string(),
+        simulated: false,
+    })
+}
+
+#[tauri::command]
+pub fn list_alerts(state: State<'_, AppState>, limit: u32) -> Result<Vec<AlertView>, IpcError> {
+    let alerts = state.console()?.recent_alerts(limit.min(LIST_MAX) as usize)?;
+    Ok(alerts.iter().map(AlertView::from).collect())
+}
+
+#[tauri::command]
+pub fn listener_status(state: State<'_, AppState>) -> Result<Vec<ListenerView>, IpcError> {
+    Ok(state.console()?.listeners().into_iter().map(ListenerView::from).collect())
+}
+
+/// Streams every alert stored from now on through `on_event` (a Channel:
+/// events are not meant for this rate).
+#[tauri::command]
+pub fn subscribe_alerts(
+    state: State<'_, AppState>,
+    on_event: Channel<AlertStreamEvent>,
+) -> Result<(), IpcError> {
+    let mut rx = state.console()?.subscribe();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            let event = match rx.recv().await {
+                Ok(alert) => AlertStreamEvent::Alert(AlertView::from(alert.as_ref())),
+                Err(RecvError::Lagged(missed)) => AlertStreamEvent::Lagged { missed },
+                Err(RecvError::Closed) => break,
+            };
+            if on_event.send(event).is_err() {
+                tracing::debug!("Alert subscriber gone; stream ended.");
+                break;
+            }
+        }
+    });
+    Ok(())
+}

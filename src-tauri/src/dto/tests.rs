@@ -1,0 +1,83 @@
+use std::path::PathBuf;
+
+use serde_json::json;
+use ts_rs::TS;
+use wardwatch::model::Format;
+use wardwatch::normalize::{self, Receipt};
+
+use super::*;
+use crate::error::IpcError;
+
+fn bindings_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ui/src/lib/bindings")
+}
+
+/// Compares the generated TypeScript of `T` with the committed file, or
+/// rewrites the file when `UPDATE_BINDINGS=1` (`make bindings`).
+fn check_binding<T: TS + 'static>(stale: &mut Vec<String>) {
+    let generated = match T::export_to_string() {
+        Ok(s) => s,
+        Err(e) => panic!("ts-rs could not render {}: {e}", T::name()),
+    };
+    let path = bindings_dir().join(format!("{}.ts", T::name()));
+    if std::env::var_os("UPDATE_BINDINGS").is_some() {
+        if let Err(e) = std::fs::write(&path, &generated) {
+            panic!("could not write {}: {e}", path.display());
+        }
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    if committed != generated {
+        stale.push(T::name());
+    }
+}
+
+#[test]
+fn typescript_bindings_are_fresh() {
+    let mut stale = Vec::new();
+    check_binding::<AlertView>(&mut stale);
+    check_binding::<SeverityLabel>(&mut stale);
+    check_binding::<AlertStreamEvent>(&mut stale);
+    check_binding::<ListenerView>(&mut stale);
+    check_binding::<ListenerState>(&mut stale);
+    check_binding::<ListenerCounters>(&mut stale);
+    check_binding::<ConsoleInfo>(&mut stale);
+    check_binding::<IpcError>(&mut stale);
+    assert!(
+        stale.is_empty(),
+        "stale TypeScript bindings for {stale:?}: run `make bindings` and commit ui/src/lib/bindings"
+    );
+}
+
+fn stored_alert() -> wardwatch::model::Alert {
+    let receipt = Receipt {
+        received_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default(),
+        source_addr: "127.0.0.1:40001".parse().ok(),
+        listener: Some("tcp://127.0.0.1:5514".into()),
+    };
+    let raw = b"<9>1 2023-11-14T22:13:20Z gw sentinel - EXPLOIT - Exploit attempt on infusion pump";
+    match normalize::decode(Format::Rfc5424, raw, &receipt) {
+        Ok(mut a) => {
+            a.id = Some(wardwatch::model::AlertId(42));
+            a
+        }
+        Err(e) => panic!("fixture does not parse: {e}"),
+    }
+}
+
+#[test]
+fn stream_events_are_tagged_with_kind_and_data() {
+    let event = AlertStreamEvent::Alert(AlertView::from(&stored_alert()));
+    let v = serde_json::to_value(&event).unwrap_or_default();
+    assert_eq!(v["kind"], "alert");
+    assert_eq!(v["data"]["id"], 42);
+    assert_eq!(v["data"]["severityLabel"], "critical");
+    assert_eq!(v["data"]["severity"], 9);
+    assert_eq!(v["data"]["name"], "Exploit attempt on infusion pump");
+    assert_eq!(v["data"]["receivedAt"], "2023-11-14T22:13:20Z");
+    assert_eq!(v["data"]["sourceAddr"], "127.0.0.1:40001");
+    assert_eq!(
+        serde_json::to_value(AlertStreamEvent::Lagged { missed: 7 }).ok(),
+        Some(json!({"kind": "lagged", "data": {"missed": 7}}))
+    );
+}

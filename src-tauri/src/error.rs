@@ -1,0 +1,56 @@
+use serde::Serialize;
+use ts_rs::TS;
+
+/// The one error type of every command, serialised as `{ code, message }`.
+/// `code` is dotted and stable (`console.unavailable`, `store.failed`); the
+/// message is for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct IpcError {
+    pub code: String,
+    pub message: String,
+}
+
+impl IpcError {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        Self { code: code.to_owned(), message: message.into() }
+    }
+}
+
+impl From<wardwatch::ConsoleError> for IpcError {
+    fn from(e: wardwatch::ConsoleError) -> Self {
+        match e {
+            wardwatch::ConsoleError::Store(e) => Self::new("store.failed", e.to_string()),
+            wardwatch::ConsoleError::Writer(e) => Self::new("console.writer", e.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for IpcError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for IpcError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialises_as_code_and_message_only() {
+        let e = IpcError::new("store.failed", "disk full");
+        assert_eq!(
+            serde_json::to_value(&e).ok(),
+            Some(serde_json::json!({"code": "store.failed", "message": "disk full"}))
+        );
+    }
+
+    #[test]
+    fn core_errors_get_dotted_codes() {
+        let missing = wardwatch::store::StoreError::Missing("/nowhere".into());
+        let e = IpcError::from(wardwatch::ConsoleError::Store(missing));
+        assert_eq!(e.code, "store.failed");
+        assert!(e.message.contains("/nowhere"));
+    }
+}

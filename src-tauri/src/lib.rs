@@ -1,0 +1,61 @@
+//! The Wardwatch desktop shell: Tauri commands and events over the
+//! `wardwatch` core. No domain logic lives here: a command deserialises its
+//! arguments, calls the core, and maps the result to a view or an [`IpcError`].
+
+mod commands;
+mod dto;
+mod error;
+mod settings;
+mod state;
+
+pub use dto::{
+    AlertStreamEvent, AlertView, ConsoleInfo, ListenerCounters, ListenerState, ListenerView, SeverityLabel,
+};
+pub use error::IpcError;
+pub use settings::resolve_config;
+pub use state::AppState;
+
+use tauri::{Manager, Runtime};
+
+/// Registers every command. Tests call this on `tauri::test::mock_builder()`.
+pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    builder.invoke_handler(tauri::generate_handler![
+        commands::console_info,
+        commands::list_alerts,
+        commands::listener_status,
+        commands::subscribe_alerts,
+    ])
+}
+
+/// Builds and runs the console until its window closes.
+pub fn run(builder: tauri::Builder<tauri::Wry>) {
+    init_logging();
+    let app = with_commands(builder)
+        .setup(|app| {
+            let config = resolve_config(app.path().app_data_dir().ok(), app.path().app_config_dir().ok())?;
+            app.manage(AppState::start(config));
+            Ok(())
+        })
+        .build(tauri::generate_context!());
+    let app = match app {
+        Ok(app) => app,
+        Err(e) => {
+            tracing::error!(error = %e, "The console window could not be created.");
+            eprintln!("wardwatch: the console window could not be created: {e}");
+            std::process::exit(1);
+        }
+    };
+    app.run(|handle, event| {
+        if let tauri::RunEvent::Exit = event {
+            if let Some(state) = handle.try_state::<AppState>() {
+                tauri::async_runtime::block_on(state.shutdown());
+            }
+        }
+    });
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

@@ -1,0 +1,62 @@
+use serde_json::Value;
+
+use crate::support::run;
+
+fn parse_lines(args: &[&str], input: &[u8]) -> anyhow::Result<Vec<Value>> {
+    let out = run(args, Some(input))?;
+    anyhow::ensure!(
+        out.status.success(),
+        "parse exited {}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)?.lines().map(|l| Ok(serde_json::from_str(l)?)).collect()
+}
+
+#[test]
+fn one_result_per_line_in_order_and_bad_messages_do_not_stop_it() -> anyhow::Result<()> {
+    let input = b"<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - 'su root' failed\nnot syslog\n<165>1 - - - - - [ex@1 a=\"b\\\"c\"] hi\n";
+    let results = parse_lines(&["parse", "--format", "rfc5424"], input)?;
+    assert_eq!(results.len(), 3);
+    assert_eq!(results[0]["ok"], true);
+    assert_eq!(results[0]["syslog"]["facility"], 4);
+    assert_eq!(results[0]["syslog"]["severity"], 2);
+    assert_eq!(results[0]["syslog"]["hostname"], "mymachine.example.com");
+    assert_eq!(results[0]["syslog"]["procid"], Value::Null);
+    assert_eq!(results[0]["alert"]["severity"], 8);
+    assert_eq!(results[0]["alert"]["event_class"], "ID47");
+    assert_eq!(results[1]["ok"], false);
+    assert!(results[1]["error"].as_str().is_some_and(|e| e.contains("at byte 0")), "{}", results[1]);
+    assert_eq!(results[2]["syslog"]["structured_data"]["ex@1"]["a"], "b\"c");
+    Ok(())
+}
+
+#[test]
+fn jsonl_takes_text_and_hex_and_reports_unreadable_lines() -> anyhow::Result<()> {
+    let input = concat!(
+        "{\"input\": \"<1>1 - - - - - - x\\ny\"}\n",
+        "{\"input_hex\": \"3c313e31202d202d202d202d202d202d20f6\"}\n",
+        "\n",
+        "{not json\n",
+        "{\"input_hex\": \"3c3\"}\n",
+    );
+    let results = parse_lines(&["parse", "--jsonl"], input.as_bytes())?;
+    assert_eq!(results.len(), 4, "{results:?}");
+    assert_eq!(results[0]["syslog"]["message"], "x\ny");
+    assert_eq!(results[1]["syslog"]["message"], "\u{fffd}");
+    assert_eq!(results[1]["alert"]["raw_encoding"], "hex");
+    assert_eq!(results[2]["ok"], false);
+    assert!(results[2]["error"].as_str().is_some_and(|e| e.starts_with("input line 4")));
+    assert!(results[3]["error"].as_str().is_some_and(|e| e.contains("odd")));
+    Ok(())
+}
+
+#[test]
+fn alerts_on_an_empty_directory_fails_with_a_reason() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("none");
+    let out = run(&["alerts", "--data-dir", path.to_str().unwrap_or("")], None)?;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no Wardwatch data"));
+    Ok(())
+}

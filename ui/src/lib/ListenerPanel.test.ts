@@ -1,0 +1,85 @@
+import { clearMocks } from '@tauri-apps/api/mocks';
+import { render, screen } from '@testing-library/svelte';
+import { afterEach, describe, expect, test, vi } from 'vitest';
+import ListenerPanel from './ListenerPanel.svelte';
+import { fakeBackend, listener } from './testing';
+
+afterEach(() => {
+  clearMocks();
+  vi.useRealTimers();
+});
+
+const counter = (row: Element, key: string) =>
+  row.querySelector(`[data-counter=${key}] dd`)?.textContent;
+
+describe('ListenerPanel', () => {
+  test('shows each listener with its state and counters', async () => {
+    fakeBackend({
+      listener_status: () => [
+        listener({
+          counters: { received: 1200, parsed: 1190, rejected: 7, oversize: 3, dropped: 0, connections: 2 },
+        }),
+        listener({ url: 'tcp://127.0.0.1:6514', boundAddr: null, state: 'failed', error: 'address already in use' }),
+      ],
+    });
+    render(ListenerPanel, {});
+    const rows = await screen.findAllByTestId('listener-row');
+    expect(rows).toHaveLength(2);
+
+    const [udp, tcp] = rows;
+    expect(udp!.textContent).toContain('udp://127.0.0.1:5514');
+    expect(udp!.textContent).toContain('Bound to 127.0.0.1:5514');
+    expect(udp!.querySelector('[data-testid=listener-state]')?.textContent?.replace(/\s+/g, ' ').trim()).toBe('● Listening');
+    expect(counter(udp!, 'received')).toBe('1,200');
+    expect(counter(udp!, 'parsed')).toBe('1,190');
+    expect(counter(udp!, 'rejected')).toBe('7');
+    expect(counter(udp!, 'oversize')).toBe('3');
+    expect(counter(udp!, 'dropped')).toBe('0');
+    expect(udp!.querySelector('[data-counter=rejected]')?.classList.contains('loss')).toBe(true);
+    expect(udp!.querySelector('[data-counter=dropped]')?.classList.contains('loss')).toBe(false);
+
+    expect(tcp!.textContent).toContain('✖');
+    expect(tcp!.textContent).toContain('Failed');
+    expect(tcp!.textContent).toContain('address already in use');
+    expect(tcp!.textContent).toContain('Bound to —');
+  });
+
+  test('refreshes every 2 seconds and stops when removed', async () => {
+    vi.useFakeTimers();
+    let received = 0;
+    const backend = fakeBackend({ listener_status: () => [listener({ counters: { ...listener().counters, received: ++received } })] });
+    const { unmount } = render(ListenerPanel, {});
+    await vi.advanceTimersByTimeAsync(0);
+    expect(backend.count('listener_status')).toBe(1);
+
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(backend.count('listener_status')).toBe(2);
+    expect(counter(screen.getByTestId('listener-row'), 'received')).toBe('2');
+
+    unmount();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(backend.count('listener_status')).toBe(2);
+  });
+
+  test('reports a failure, and clears it when a later refresh works', async () => {
+    vi.useFakeTimers();
+    let fail = true;
+    fakeBackend({
+      listener_status: () => {
+        if (fail) throw { code: 'ingest.unavailable', message: 'listeners are restarting' };
+        return [listener()];
+      },
+    });
+    const report = vi.fn();
+    render(ListenerPanel, { report });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(report).toHaveBeenLastCalledWith({
+      doing: 'read the listener status',
+      error: { code: 'ingest.unavailable', message: 'listeners are restarting' },
+    });
+
+    fail = false;
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(report).toHaveBeenLastCalledWith(null);
+  });
+});

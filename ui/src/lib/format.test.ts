@@ -1,0 +1,79 @@
+import { describe, expect, test } from 'vitest';
+import type { SeverityLabel } from './bindings/SeverityLabel';
+import {
+  formatClock,
+  formatCount,
+  formatFullTimestamp,
+  isSeverityLabel,
+  listenerStateDisplay,
+  productLine,
+  severityDisplay,
+  severityLabelOf,
+} from './format';
+
+describe('severityLabelOf', () => {
+  const check = (severity: number, expected: SeverityLabel) =>
+    test(`${severity} -> ${expected}`, () => expect(severityLabelOf(severity)).toBe(expected));
+  check(0, 'low');
+  check(3, 'low');
+  check(4, 'medium');
+  check(6, 'medium');
+  check(7, 'high');
+  check(8, 'high');
+  check(9, 'critical');
+  check(10, 'critical');
+  check(-1, 'low');
+  check(11, 'critical');
+});
+
+describe('severityDisplay', () => {
+  test('each level has its own shape and a word', () => {
+    const levels: SeverityLabel[] = ['low', 'medium', 'high', 'critical'];
+    const shown = levels.map(severityDisplay);
+    expect(shown.map((d) => d.icon)).toEqual(['○', '●', '◆', '▲']);
+    expect(shown.map((d) => d.text)).toEqual(['Low', 'Medium', 'High', 'Critical']);
+  });
+
+  test('isSeverityLabel accepts only the four levels', () => {
+    expect(isSeverityLabel('high')).toBe(true);
+    expect(isSeverityLabel('High')).toBe(false);
+    expect(isSeverityLabel('toString')).toBe(false);
+    expect(isSeverityLabel(7)).toBe(false);
+  });
+});
+
+describe('time formatting', () => {
+  // Built from local fields so the expectation holds in any time zone.
+  const local = new Date(2026, 10, 28, 9, 5, 7).toISOString();
+
+  test('formatClock gives local HH:MM:SS with leading zeros', () => {
+    expect(formatClock(local)).toBe('09:05:07');
+  });
+
+  test('formatFullTimestamp gives the local date, time and offset', () => {
+    expect(formatFullTimestamp(local)).toMatch(/^2026-11-28 09:05:07 UTC[+-]\d\d:\d\d$/);
+  });
+
+  test('unreadable or missing times are shown as they are, or as a dash', () => {
+    expect(formatClock('yesterday')).toBe('yesterday');
+    expect(formatClock(null)).toBe('—');
+    expect(formatFullTimestamp('')).toBe('—');
+  });
+});
+
+describe('other display helpers', () => {
+  test('listener states have an icon and a word', () => {
+    expect(listenerStateDisplay('failed')).toEqual({ icon: '✖', text: 'Failed' });
+    expect(listenerStateDisplay('listening').text).toBe('Listening');
+  });
+
+  test('productLine joins what is known', () => {
+    expect(productLine('Acme', 'Pump')).toBe('Acme · Pump');
+    expect(productLine(null, 'Pump')).toBe('Pump');
+    expect(productLine(null, null)).toBe('');
+  });
+
+  test('formatCount groups thousands', () => {
+    expect(formatCount(1234567)).toBe('1,234,567');
+  });
+});
