@@ -19,10 +19,11 @@ async function renderWith(stored: ReturnType<typeof alert>[], props = {}) {
 }
 
 describe('AlertList', () => {
-  test('loads 200 stored alerts first, then subscribes', async () => {
+  test('subscribes first, then loads 200 stored alerts, so none falls in between', async () => {
     const { backend, report } = await renderWith([]);
-    expect(backend.calls.map((c) => c.cmd)).toEqual(['list_alerts', 'subscribe_alerts']);
-    expect(backend.calls[0]?.args).toEqual({ limit: 200 });
+    await waitFor(() => expect(backend.count('list_alerts')).toBe(1));
+    expect(backend.calls.map((c) => c.cmd)).toEqual(['subscribe_alerts', 'list_alerts']);
+    expect(backend.calls[1]?.args).toEqual({ limit: 200 });
     await waitFor(() => expect(report).toHaveBeenLastCalledWith(null));
   });
 
