@@ -1,0 +1,500 @@
+// Real-window end-to-end test of the Wardwatch console.
+//
+// Starts the built app (target/debug/wardwatch-app) through WebKitWebDriver,
+// sends real syslog messages to it with util-linux `logger` over TCP and UDP,
+// and checks that they show up in the window. Plain W3C WebDriver over HTTP.
+//
+// Run from the repo root, inside the desktop-session wrapper:
+//   scripts/with-desktop-session.sh node --test e2e/
+// Environment:
+//   WARDWATCH_APP_BIN  the app binary (default: $CARGO_TARGET_DIR or
+//                      <repo>/target, then debug/wardwatch-app)
+//   E2E_KEEP_TMP=1     keep the temp dir (app data, logs) for a look afterwards
+// Leaves artifacts/e2e/console.png (screenshot) and artifacts/e2e/app.log
+// (WebKitWebDriver and app output).
+
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ARTIFACTS = path.join(REPO, 'artifacts', 'e2e');
+// The W3C web element identifier key (WebDriver spec, "web element reference").
+const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
+const APP_START_MS = 30_000;
+const UI_WAIT_MS = 15_000;
+const POLL_MS = 100;
+const HTTP_MS = 15_000;
+
+const run = promisify(execFile);
+
+// ---------------------------------------------------------------- setup ----
+
+function appBinary() {
+  if (process.env.WARDWATCH_APP_BIN) return path.resolve(process.env.WARDWATCH_APP_BIN);
+  // Like cargo, a relative CARGO_TARGET_DIR is taken from the current directory.
+  const target = process.env.CARGO_TARGET_DIR ? path.resolve(process.env.CARGO_TARGET_DIR) : path.join(REPO, 'target');
+  return path.join(target, 'debug', 'wardwatch-app');
+}
+
+/** A port the OS considers free right now, for TCP and, if asked, UDP too. */
+async function freePort({ udp = false } = {}) {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const server = net.createServer();
+    await new Promise((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+    const { port } = server.address();
+    let ok = true;
+    if (udp) {
+      const sock = dgram.createSocket('udp4');
+      ok = await new Promise((resolve) => {
+        sock.once('error', () => resolve(false));
+        sock.bind(port, '127.0.0.1', () => resolve(true));
+      });
+      sock.close();
+    }
+    await new Promise((resolve) => server.close(resolve));
+    if (ok) return port;
+  }
+  throw new Error('no port free for both TCP and UDP after 20 tries');
+}
+
+/** Keeps the last `max` characters written by a child process, for error messages. */
+function tail(max = 20_000) {
+  let text = '';
+  return {
+    push(chunk) {
+      text = (text + chunk).slice(-max);
+    },
+    get text() {
+      return text;
+    },
+  };
+}
+
+const state = {
+  tmp: null,
+  driver: null, // child process of WebKitWebDriver (own process group)
+  driverExit: null, // why it ended, once it has
+  driverGone: null, // resolves when it has ended
+  driverLog: tail(200_000),
+  base: null, // http://127.0.0.1:N
+  session: null,
+  listenPort: null,
+};
+
+async function http(method, url, body, ms = HTTP_MS) {
+  let res;
+  try {
+    res = await fetch(url, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(ms),
+    });
+  } catch (e) {
+    throw new Error(`${method} ${url} failed: ${e.cause?.message ?? e.message}`);
+  }
+  const raw = await res.text();
+  let json;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new Error(`${method} ${url}: HTTP ${res.status}, not JSON: ${raw.slice(0, 300)}`);
+  }
+  if (!res.ok || (json.value && json.value.error)) {
+    const err = new Error(`${method} ${url}: HTTP ${res.status} ${json.value?.error}: ${json.value?.message}`);
+    err.webdriverError = json.value?.error;
+    throw err;
+  }
+  return json.value;
+}
+
+/** One WebDriver command on the current session. */
+function wd(method, suffix, body, ms) {
+  return http(method, `${state.base}/session/${state.session}${suffix}`, body, ms);
+}
+
+async function startDriver() {
+  const port = await freePort();
+  state.base = `http://127.0.0.1:${port}`;
+  const env = { ...process.env };
+  delete env.WARDWATCH_CONFIG;
+  Object.assign(env, {
+    // Without this the session hangs forever (the webview refuses automation).
+    TAURI_WEBVIEW_AUTOMATION: 'true',
+    // The app inherits the driver's environment; this is how it is configured.
+    WARDWATCH_DATA_DIR: path.join(state.tmp, 'data'),
+    WARDWATCH_LISTEN: `udp://127.0.0.1:${state.listenPort},tcp://127.0.0.1:${state.listenPort}`,
+    // Keep any config.toml and the webview caches of the person running this out.
+    XDG_CONFIG_HOME: path.join(state.tmp, 'config'),
+    XDG_CACHE_HOME: path.join(state.tmp, 'cache'),
+    // ... but not Mesa's shader cache: with it cold, llvmpipe compiles shaders
+    // on the first draws and a new row took 0.1-1.1 s to reach the screen
+    // (20-110 ms warm). Mesa adds "mesa_shader_cache" to this directory.
+    MESA_SHADER_CACHE_DIR: process.env.MESA_SHADER_CACHE_DIR || process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache'),
+  });
+  await mkdir(env.WARDWATCH_DATA_DIR);
+  const driver = spawn('WebKitWebDriver', [`--port=${port}`, '--host=127.0.0.1'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Own process group: cleanup stops the driver and the app it started together.
+    detached: true,
+  });
+  state.driver = driver;
+  state.driverGone = new Promise((resolve) => {
+    driver.once('exit', (code, signal) => {
+      state.driverExit = `exited with ${signal ?? `code ${code}`}`;
+      resolve();
+    });
+    driver.once('error', (e) => {
+      state.driverExit =
+        e.code === 'ENOENT' ? 'is not installed (Debian package webkit2gtk-driver)' : `could not start: ${e.message}`;
+      resolve();
+    });
+  });
+  driver.stdout.setEncoding('utf8').on('data', (d) => state.driverLog.push(d));
+  driver.stderr.setEncoding('utf8').on('data', (d) => state.driverLog.push(d));
+
+  await waitFor(
+    async () => {
+      try {
+        const status = await http('GET', `${state.base}/status`, undefined, 1000);
+        return status?.ready === true;
+      } catch {
+        return false;
+      }
+    },
+    'WebKitWebDriver to answer /status ready',
+    APP_START_MS,
+    { pageText: false },
+  );
+}
+
+async function startSession(binary) {
+  const value = await http(
+    'POST',
+    `${state.base}/session`,
+    { capabilities: { alwaysMatch: { 'webkitgtk:browserOptions': { binary, args: [] } } } },
+    APP_START_MS,
+  );
+  state.session = value.sessionId;
+}
+
+async function stopAll() {
+  if (state.session) {
+    await wd('DELETE', '', undefined, 10_000).catch((e) => console.log(`cleanup: closing the session: ${e.message}`));
+    state.session = null;
+  }
+  const driver = state.driver;
+  if (driver?.pid) {
+    const kill = (sig) => {
+      try {
+        process.kill(-driver.pid, sig); // the whole group: driver and app
+      } catch {
+        /* the group is empty */
+      }
+    };
+    if (!state.driverExit) {
+      kill('SIGTERM');
+      const timer = setTimeout(() => kill('SIGKILL'), 5000);
+      await state.driverGone;
+      clearTimeout(timer);
+    }
+    // Anything still in the group (the app after a failed DELETE) goes too.
+    kill('SIGKILL');
+  }
+  state.driver = null;
+  if (driver) {
+    await mkdir(ARTIFACTS, { recursive: true });
+    await writeFile(path.join(ARTIFACTS, 'app.log'), state.driverLog.text);
+  }
+  if (state.tmp && !process.env.E2E_KEEP_TMP) await rm(state.tmp, { recursive: true, force: true });
+  else if (state.tmp) console.log(`kept temp dir ${state.tmp}`);
+}
+
+// ------------------------------------------------------------- helpers ----
+
+/** Elements matching `css`, under `parent` (an element id) or the whole page. */
+async function findAll(css, parent) {
+  const where = parent ? `/element/${parent}/elements` : '/elements';
+  const found = await wd('POST', where, { using: 'css selector', value: css });
+  return found.map((e) => e[ELEMENT]);
+}
+
+/** Rendered text of an element. */
+function text(eid) {
+  return wd('GET', `/element/${eid}/text`);
+}
+
+/** Value of an attribute of an element (null when absent). */
+function attr(eid, name) {
+  return wd('GET', `/element/${eid}/attribute/${encodeURIComponent(name)}`);
+}
+
+/** Text of the whole page, for error messages; never throws. */
+async function pageText() {
+  try {
+    const [body] = await findAll('body');
+    return body ? (await text(body)).slice(0, 3000) : '(no body element)';
+  } catch (e) {
+    return `(page text unavailable: ${e.message})`;
+  }
+}
+
+/**
+ * Polls `cond` every POLL_MS until it returns a truthy value, which is
+ * returned. Errors from `cond` (a row re-rendered between two calls, ...)
+ * count as "not yet". Throws after `ms`, naming `what`, with the last error
+ * and the page text then; at once if WebKitWebDriver has ended.
+ */
+async function waitFor(cond, what, ms = UI_WAIT_MS, { pageText: withPage = true } = {}) {
+  const deadline = Date.now() + ms;
+  let lastError = null;
+  for (;;) {
+    if (state.driverExit) {
+      throw new Error(`WebKitWebDriver ${state.driverExit} while waiting for ${what}:\n${state.driverLog.text.slice(-3000)}`);
+    }
+    try {
+      const value = await cond();
+      if (value) return value;
+    } catch (e) {
+      lastError = e;
+    }
+    if (Date.now() >= deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+  let msg = `timed out after ${ms} ms waiting for ${what}`;
+  if (lastError) msg += `\nlast error: ${lastError.message}`;
+  if (withPage && state.session) msg += `\npage text:\n${await pageText()}`;
+  msg += `\n(WebKitWebDriver and app output: ${path.join(ARTIFACTS, 'app.log')})`;
+  throw new Error(msg);
+}
+
+/** The alert rows, newest first, as { eid, name, severity }. */
+async function alertRows() {
+  const rows = [];
+  for (const eid of await findAll('[data-testid="alert-row"]')) {
+    const [nameEl] = await findAll('[data-testid="alert-name"]', eid);
+    const [sevEl] = await findAll('[data-testid="alert-severity"]', eid);
+    rows.push({ eid, name: nameEl ? await text(nameEl) : '', severity: sevEl ? await text(sevEl) : '' });
+  }
+  return rows;
+}
+
+/**
+ * Records in the page when an alert name containing `marker` first enters the
+ * DOM and when the next frame is rendered with it, so the latency does not
+ * depend on the polling interval. Best effort: false if scripts cannot run.
+ */
+async function watchInPage(marker) {
+  const script = `
+    const marker = arguments[0];
+    const seen = (window.__e2eSeen = window.__e2eSeen || {});
+    const check = () => {
+      for (const el of document.querySelectorAll('[data-testid="alert-name"]')) {
+        if (!el.textContent.includes(marker)) continue;
+        seen[marker] = { dom: Date.now(), frame: null };
+        requestAnimationFrame(() => (seen[marker].frame = Date.now()));
+        return true;
+      }
+      return false;
+    };
+    if (!check()) {
+      const obs = new MutationObserver(() => check() && obs.disconnect());
+      obs.observe(document.body, { childList: true, subtree: true, characterData: true });
+    }
+    return true;`;
+  try {
+    await wd('POST', '/execute/sync', { script, args: [marker] });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The times recorded by watchInPage, once the frame time is there too. */
+async function seenInPage(marker) {
+  const script = `
+    const done = arguments[arguments.length - 1];
+    const tick = () => {
+      const s = (window.__e2eSeen || {})[arguments[0]];
+      if (s && s.frame) done(s);
+      else requestAnimationFrame(tick);
+    };
+    tick();`;
+  try {
+    return await wd('POST', '/execute/async', { script, args: [marker] });
+  } catch {
+    return null;
+  }
+}
+
+/** Sends with `logger`, waits until `isShown(rows)` returns a row; returns it and the timings. */
+async function sendAndWait(loggerArgs, marker, what, isShown) {
+  const watching = await watchInPage(marker);
+  const sentAt = Date.now();
+  await run('logger', [...loggerArgs, '-n', '127.0.0.1', '-P', String(state.listenPort)], { timeout: 10_000 });
+  const row = await waitFor(async () => isShown(await alertRows()), what);
+  const polledMs = Date.now() - sentAt;
+  const seen = watching ? await seenInPage(marker) : null;
+  const timing = seen
+    ? `in the DOM ${seen.dom - sentAt} ms and in a rendered frame ${seen.frame - sentAt} ms after send`
+    : 'page timing unavailable';
+  return { row, summary: `${timing} (the test saw it after ${polledMs} ms of polling)` };
+}
+
+/**
+ * Resolves once the page has produced a frame after everything seen so far:
+ * two animation frames, as WebKit runs the second one only after the frame
+ * of the first has been composited.
+ */
+async function nextFrame() {
+  await wd('POST', '/execute/async', {
+    script: 'const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));',
+    args: [],
+  });
+}
+
+async function screenshot() {
+  return Buffer.from(await wd('GET', '/screenshot', undefined, 30_000), 'base64');
+}
+
+/**
+ * A screenshot that shows the page as it is now. A bare WebDriver screenshot
+ * returns the last frame WebKit presented, which on a loaded machine was seen
+ * to be seconds old (the empty list while the DOM already had two alerts).
+ * So: force a frame first, then take shots a frame apart until two agree.
+ */
+async function freshScreenshot() {
+  let previous = null;
+  return waitFor(async () => {
+    await nextFrame();
+    const png = await screenshot();
+    const same = previous && previous.equals(png);
+    previous = png;
+    return same && png;
+  }, 'two screenshots a frame apart to agree');
+}
+
+const hex = () => randomBytes(4).toString('hex');
+
+// --------------------------------------------------------------- tests ----
+
+before(async () => {
+  if (!process.env.DISPLAY) {
+    throw new Error('DISPLAY is not set: run this inside the desktop session, e.g. `scripts/with-desktop-session.sh node --test e2e/`');
+  }
+  const binary = appBinary();
+  if (!existsSync(binary)) {
+    throw new Error(`the app binary ${binary} is missing: build it with \`make app\` (or set WARDWATCH_APP_BIN)`);
+  }
+  state.tmp = await mkdtemp(path.join(tmpdir(), 'wardwatch-e2e-'));
+  state.listenPort = await freePort({ udp: true });
+  const t0 = Date.now();
+  await startDriver();
+  await startSession(binary);
+  console.log(`app window up in ${Date.now() - t0} ms (listening on port ${state.listenPort})`);
+});
+
+after(async () => {
+  await stopAll();
+});
+
+test('the console window shows real syslog alerts as they arrive', { timeout: 120_000 }, async (t) => {
+  let failed = false;
+  const step = async (name, fn) => {
+    if (failed) return t.test(name, { skip: 'an earlier step failed' });
+    return t.test(name, async () => {
+      try {
+        await fn();
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    });
+  };
+
+  const tcpMarker = `e2e-${hex()}`;
+  const udpMarker = `e2e-${hex()}`;
+  const tcpUrl = `tcp://127.0.0.1:${state.listenPort}`;
+
+  await step('both listeners are listening and the alert list is shown', async () => {
+    const t0 = Date.now();
+    await waitFor(async () => {
+      const rows = await findAll('[data-testid="listener-row"]');
+      if (rows.length !== 2) return false;
+      const states = await Promise.all(rows.map((r) => attr(r, 'data-state')));
+      return states.every((s) => s === 'listening');
+    }, 'two listener rows with data-state="listening"');
+    const [list] = await findAll('[data-testid="alert-list"]');
+    assert.ok(list, 'the alert list is shown');
+    // A fresh data directory: the list shows its empty state, not rows.
+    assert.equal((await findAll('[data-testid="alert-empty"]', list)).length, 1, 'the empty state is shown');
+    assert.equal((await findAll('[data-testid="alert-row"]', list)).length, 0, 'no alert rows yet');
+    console.log(`listeners ready ${Date.now() - t0} ms after the window opened`);
+  });
+
+  await step('an alert sent over TCP appears with its severity', async () => {
+    const { row, summary } = await sendAndWait(
+      ['--rfc5424', '--octet-count', '-T', '-t', 'gw', `pump IP-3 beacon ${tcpMarker}`],
+      tcpMarker,
+      `an alert row named "... ${tcpMarker}"`,
+      (rows) => rows.find((r) => r.name.includes(tcpMarker)),
+    );
+    console.log(`TCP alert: ${summary}`);
+    assert.match(row.severity, /\p{L}/u, `severity cell has a word: ${JSON.stringify(row.severity)}`);
+    // logger's default user.notice: syslog 5 -> 3 of 10 -> "Low".
+    assert.match(row.severity, /low/i);
+  });
+
+  await step('an alert sent over UDP appears first, with severity High', async () => {
+    const { row, summary } = await sendAndWait(
+      ['--rfc5424', '-d', '-p', 'auth.crit', '-t', 'sentinel', `Exploit attempt ${udpMarker}`],
+      udpMarker,
+      `the first alert row to be named "... ${udpMarker}"`,
+      (rows) => rows[0]?.name.includes(udpMarker) && rows[0],
+    );
+    console.log(`UDP alert: ${summary}`);
+    // auth.crit: syslog 2 -> 8 of 10 -> "High".
+    assert.match(row.severity, /high/i);
+    const rows = await alertRows();
+    assert.ok(rows[1]?.name.includes(tcpMarker), `the TCP alert comes second: ${JSON.stringify(rows.map((r) => r.name))}`);
+  });
+
+  await step('the TCP listener counts what it received', async () => {
+    // The panel refreshes every 2 s, so this can take a moment.
+    const received = await waitFor(async () => {
+      for (const eid of await findAll('[data-testid="listener-row"]')) {
+        const rowText = await text(eid);
+        if (!rowText.includes(tcpUrl)) continue;
+        const m = /Received\s*([\d,]+)/.exec(rowText);
+        const n = m ? Number(m[1].replace(/,/g, '')) : 0;
+        return n >= 1 && n;
+      }
+      return false;
+    }, `the ${tcpUrl} listener row to show "Received" at least 1`);
+    console.log(`TCP listener shows Received ${received}`);
+  });
+
+  await step('screenshot', async () => {
+    const png = await freshScreenshot();
+    assert.equal(png.subarray(1, 4).toString('latin1'), 'PNG', 'the screenshot is a PNG');
+    const width = png.readUInt32BE(16);
+    const height = png.readUInt32BE(20);
+    assert.ok(width >= 100 && height >= 100, `screenshot is ${width}x${height}`);
+    await mkdir(ARTIFACTS, { recursive: true });
+    const file = path.join(ARTIFACTS, 'console.png');
+    await writeFile(file, png);
+    console.log(`screenshot (${width}x${height}): ${file}`);
+  });
+
+});
