@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{json, Value};
-use wardwatch::codec::rfc5424;
+use wardwatch::codec::{rfc3164, rfc5424};
 use wardwatch::config::{ConfigFile, ConsoleConfig};
 use wardwatch::ingest::ListenUrl;
 use wardwatch::model::{Alert, Format};
@@ -65,6 +65,9 @@ enum Command {
 #[derive(Clone, Copy, ValueEnum)]
 enum ParseFormat {
     Rfc5424,
+    /// BSD syslog and its real-world variants; year-less timestamps get their
+    /// year from the time of parsing.
+    Rfc3164,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -246,6 +249,13 @@ fn parse_one(format: ParseFormat, raw: &[u8]) -> Value {
                 json!({"ok": true, "format": Format::Rfc5424, "syslog": m, "alert": alert})
             }
             Err(e) => json!({"ok": false, "format": Format::Rfc5424, "error": e.to_string()}),
+        },
+        ParseFormat::Rfc3164 => match rfc3164::parse(raw, receipt.received_at) {
+            Ok(m) => {
+                let alert = normalize::from_rfc3164(&m, raw, &receipt);
+                json!({"ok": true, "format": Format::Rfc3164, "syslog": m, "alert": alert})
+            }
+            Err(e) => json!({"ok": false, "format": Format::Rfc3164, "error": e.to_string()}),
         },
     }
 }

@@ -14,7 +14,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
-use super::ParseError;
+use super::{serialize_timestamp, ParseError};
 use crate::model::Format;
 
 /// One RFC 5424 message, decoded. `None` is the RFC's NILVALUE (`-`).
@@ -52,13 +52,6 @@ impl SyslogMessage {
             .find(|e| e.id == id)
             .and_then(|e| e.params.iter().rev().find(|(k, _)| k == param))
             .map(|(_, v)| v.as_str())
-    }
-}
-
-fn serialize_timestamp<S: Serializer>(ts: &Option<DateTime<FixedOffset>>, s: S) -> Result<S::Ok, S::Error> {
-    match ts {
-        Some(t) => s.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
-        None => s.serialize_none(),
     }
 }
 

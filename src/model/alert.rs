@@ -12,18 +12,22 @@ use super::{AlertId, Severity, SeverityLabel};
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     Rfc5424,
+    /// BSD syslog (RFC 3164) and the variants real devices send.
+    Rfc3164,
 }
 
 impl Format {
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Rfc5424 => "rfc5424",
+            Format::Rfc3164 => "rfc3164",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "rfc5424" => Some(Format::Rfc5424),
+            "rfc3164" => Some(Format::Rfc3164),
             _ => None,
         }
     }
@@ -116,6 +120,15 @@ pub struct Alert {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn format_names_round_trip_and_match_serde() {
+        for f in [Format::Rfc5424, Format::Rfc3164] {
+            assert_eq!(Format::parse(f.as_str()), Some(f));
+            assert_eq!(serde_json::to_value(f).ok(), Some(serde_json::json!(f.as_str())));
+        }
+        assert_eq!(Format::parse("rfc 3164"), None);
+    }
 
     #[test]
     fn raw_bytes_serialise_as_text_when_utf8_and_as_hex_otherwise() {

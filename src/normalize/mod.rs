@@ -3,10 +3,14 @@
 
 use std::net::SocketAddr;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 
 use crate::codec::{rfc5424, ParseError};
 use crate::model::{Alert, Format, RawMessage, Severity};
+
+mod rfc3164;
+
+pub use rfc3164::from_rfc3164;
 
 /// Where and when a message was received: what the transport knows.
 #[derive(Debug, Clone)]
@@ -23,6 +27,9 @@ const NAME_MAX_CHARS: usize = 120;
 pub fn decode(format: Format, raw: &[u8], receipt: &Receipt) -> Result<Alert, ParseError> {
     match format {
         Format::Rfc5424 => rfc5424::parse(raw).map(|m| from_rfc5424(&m, raw, receipt)),
+        Format::Rfc3164 => {
+            crate::codec::rfc3164::parse(raw, receipt.received_at).map(|m| from_rfc3164(&m, raw, receipt))
+        }
     }
 }
 
@@ -30,36 +37,72 @@ pub fn decode(format: Format, raw: &[u8], receipt: &Receipt) -> Result<Alert, Pa
 /// the event class, the first line of MSG the name.
 pub fn from_rfc5424(m: &rfc5424::SyslogMessage, raw: &[u8], receipt: &Receipt) -> Alert {
     // The BOM only says MSG is UTF-8; it is no part of the text.
-    let message =
-        m.message.as_deref().map(|s| s.strip_prefix('\u{feff}').unwrap_or(s)).unwrap_or_default().to_owned();
-    let first_line = message.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
-    let name = if first_line.is_empty() {
-        m.msgid.clone().unwrap_or_else(|| "syslog message".to_owned())
-    } else {
-        truncate_chars(first_line, NAME_MAX_CHARS)
-    };
-    let severity = Severity::from_syslog(m.severity);
+    let message = m.message.as_deref().map(|s| s.strip_prefix('\u{feff}').unwrap_or(s)).unwrap_or_default();
+    syslog_alert(
+        SyslogFields {
+            format: Format::Rfc5424,
+            severity: m.severity,
+            timestamp: m.timestamp,
+            hostname: m.hostname.as_deref(),
+            appname: m.appname.as_deref(),
+            event_class: m.msgid.as_deref(),
+            message,
+        },
+        raw,
+        receipt,
+    )
+}
+
+/// What the syslog formats share, as an alert shows it.
+struct SyslogFields<'a> {
+    format: Format,
+    /// The syslog severity, 0 (emergency) to 7 (debug).
+    severity: u8,
+    timestamp: Option<DateTime<FixedOffset>>,
+    hostname: Option<&'a str>,
+    appname: Option<&'a str>,
+    /// The sender's event kind; also names an alert with no text.
+    event_class: Option<&'a str>,
+    message: &'a str,
+}
+
+/// A syslog record as an alert: the app name is the product, the event class
+/// (or `syslog`) the class, the first line of the message (or the event
+/// class, or `syslog message`) the name.
+fn syslog_alert(f: SyslogFields<'_>, raw: &[u8], receipt: &Receipt) -> Alert {
+    let severity = Severity::from_syslog(f.severity);
     Alert {
         id: None,
         received_at: receipt.received_at,
-        event_time: m.timestamp,
+        event_time: f.timestamp,
         source_addr: receipt.source_addr,
         listener: receipt.listener.clone(),
-        format: Format::Rfc5424,
+        format: f.format,
         severity,
         severity_label: severity.label(),
         vendor: None,
-        product: m.appname.clone(),
-        event_class: m.msgid.clone().unwrap_or_else(|| "syslog".to_owned()),
-        name,
-        message,
-        hostname: m.hostname.clone(),
+        product: f.appname.map(str::to_owned),
+        event_class: f.event_class.unwrap_or("syslog").to_owned(),
+        name: alert_name(f.message, f.event_class),
+        message: f.message.to_owned(),
+        hostname: f.hostname.map(str::to_owned),
         src_ip: None,
         dst_ip: None,
         src_port: None,
         dst_port: None,
         proto: None,
         raw: RawMessage(raw.to_vec()),
+    }
+}
+
+/// The first line of `message` with text, cut to [`NAME_MAX_CHARS`]; else
+/// `fallback`, else `syslog message`.
+fn alert_name(message: &str, fallback: Option<&str>) -> String {
+    let first_line = message.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    if first_line.is_empty() {
+        fallback.unwrap_or("syslog message").to_owned()
+    } else {
+        truncate_chars(first_line, NAME_MAX_CHARS)
     }
 }
 

@@ -60,3 +60,33 @@ fn alerts_on_an_empty_directory_fails_with_a_reason() -> anyhow::Result<()> {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no Wardwatch data"));
     Ok(())
 }
+
+#[test]
+fn rfc3164_lines_parse_with_their_variants() -> anyhow::Result<()> {
+    let input = concat!(
+        "<34>Oct 11 22:14:15 mymachine su[812]: 'su root' failed for lonvick on /dev/pts/8\n",
+        "<166>Jan 05 2024 10:00:00: %ASA-6-302013: Built outbound TCP connection\n",
+        "<999>Oct 11 22:14:15 mymachine su: x\n",
+    );
+    let results = parse_lines(&["parse", "--format", "rfc3164"], input.as_bytes())?;
+    assert_eq!(results.len(), 3);
+    assert_eq!(results[0]["ok"], true);
+    assert_eq!(results[0]["format"], "rfc3164");
+    assert_eq!(results[0]["syslog"]["hostname"], "mymachine");
+    assert_eq!(results[0]["syslog"]["appname"], "su");
+    assert_eq!(results[0]["syslog"]["procid"], "812");
+    assert_eq!(results[0]["syslog"]["version"], Value::Null);
+    // The year comes from the time of parsing; the rest is as sent.
+    let ts = results[0]["syslog"]["timestamp"].as_str().unwrap_or_default();
+    assert!(ts.ends_with("-10-11T22:14:15Z"), "{ts}");
+    assert_eq!(results[0]["alert"]["severity"], 8);
+    assert_eq!(results[0]["alert"]["format"], "rfc3164");
+    assert_eq!(results[1]["syslog"]["timestamp"], "2024-01-05T10:00:00Z");
+    assert_eq!(results[1]["syslog"]["hostname"], Value::Null);
+    assert_eq!(results[1]["alert"]["event_class"], "ASA-6-302013");
+    assert_eq!(results[1]["alert"]["name"], "Built outbound TCP connection");
+    assert_eq!(results[2]["ok"], false);
+    assert_eq!(results[2]["format"], "rfc3164");
+    assert!(results[2]["error"].as_str().is_some_and(|e| e.contains("over 191 at byte 1")), "{}", results[2]);
+    Ok(())
+}
