@@ -12,18 +12,22 @@ use super::{AlertId, Severity, SeverityLabel};
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     Rfc5424,
+    /// Suricata EVE JSON, one record per line.
+    Eve,
 }
 
 impl Format {
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Rfc5424 => "rfc5424",
+            Format::Eve => "eve",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "rfc5424" => Some(Format::Rfc5424),
+            "eve" => Some(Format::Eve),
             _ => None,
         }
     }
@@ -123,5 +127,15 @@ mod tests {
         assert_eq!(text, Some(serde_json::json!({"raw": "<1>1 - - - - - - hi", "raw_encoding": "utf8"})));
         let bin = serde_json::to_value(RawMessage(vec![0x3c, 0xff, 0x00])).ok();
         assert_eq!(bin, Some(serde_json::json!({"raw": "3cff00", "raw_encoding": "hex"})));
+    }
+
+    #[test]
+    fn formats_read_back_from_their_names() {
+        for f in [Format::Rfc5424, Format::Eve] {
+            assert_eq!(Format::parse(f.as_str()), Some(f));
+            assert_eq!(serde_json::to_value(f).ok(), Some(serde_json::Value::from(f.as_str())));
+        }
+        assert_eq!(Format::Eve.to_string(), "eve");
+        assert_eq!(Format::parse("EVE"), None);
     }
 }
