@@ -84,6 +84,7 @@ bindings: ui
 # The shared conformance corpus (needs ../shared beside the clone).
 conformance: cli
 	python3 ../shared/conformance/check.py --bin $(CARGO_TARGET_DIR)/release/wardwatch --kind rfc5424 ../shared/corpus/syslog/rfc5424_cases.jsonl
+	python3 ../shared/conformance/check.py --bin $(CARGO_TARGET_DIR)/release/wardwatch --kind eve ../shared/corpus/eve/suricata_docs_alert.jsonl
 
 clean:
 	cargo clean

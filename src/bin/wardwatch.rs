@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{json, Value};
-use wardwatch::codec::{rfc3164, rfc5424};
+use wardwatch::codec::{eve, rfc3164, rfc5424};
 use wardwatch::config::{ConfigFile, ConsoleConfig};
 use wardwatch::ingest::ListenUrl;
 use wardwatch::model::{Alert, Format};
@@ -68,6 +68,8 @@ enum ParseFormat {
     /// BSD syslog and its real-world variants; year-less timestamps get their
     /// year from the time of parsing.
     Rfc3164,
+    /// Suricata EVE JSON, one record per line.
+    Eve,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -256,6 +258,14 @@ fn parse_one(format: ParseFormat, raw: &[u8]) -> Value {
                 json!({"ok": true, "format": Format::Rfc3164, "syslog": m, "alert": alert})
             }
             Err(e) => json!({"ok": false, "format": Format::Rfc3164, "error": e.to_string()}),
+        },
+        // Context records (flows, DNS, TLS, ...) are shown decoded, with no alert.
+        ParseFormat::Eve => match eve::parse(raw) {
+            Ok(r) => {
+                let alert = normalize::from_eve(&r, raw, &receipt);
+                json!({"ok": true, "format": Format::Eve, "eve": r, "alert": alert})
+            }
+            Err(e) => json!({"ok": false, "format": Format::Eve, "error": e.to_string()}),
         },
     }
 }

@@ -1,6 +1,7 @@
 //! Bytes in, records out. Pure functions: no sockets, no files, no clocks
 //! (the receive time is passed in where a codec needs one).
 
+pub mod eve;
 pub mod framing;
 pub mod rfc3164;
 pub mod rfc5424;

@@ -14,6 +14,8 @@ pub enum Format {
     Rfc5424,
     /// BSD syslog (RFC 3164) and the variants real devices send.
     Rfc3164,
+    /// Suricata EVE JSON, one record per line.
+    Eve,
 }
 
 impl Format {
@@ -21,6 +23,7 @@ impl Format {
         match self {
             Format::Rfc5424 => "rfc5424",
             Format::Rfc3164 => "rfc3164",
+            Format::Eve => "eve",
         }
     }
 
@@ -28,6 +31,7 @@ impl Format {
         match s {
             "rfc5424" => Some(Format::Rfc5424),
             "rfc3164" => Some(Format::Rfc3164),
+            "eve" => Some(Format::Eve),
             _ => None,
         }
     }
@@ -136,5 +140,15 @@ mod tests {
         assert_eq!(text, Some(serde_json::json!({"raw": "<1>1 - - - - - - hi", "raw_encoding": "utf8"})));
         let bin = serde_json::to_value(RawMessage(vec![0x3c, 0xff, 0x00])).ok();
         assert_eq!(bin, Some(serde_json::json!({"raw": "3cff00", "raw_encoding": "hex"})));
+    }
+
+    #[test]
+    fn formats_read_back_from_their_names() {
+        for f in [Format::Rfc5424, Format::Eve] {
+            assert_eq!(Format::parse(f.as_str()), Some(f));
+            assert_eq!(serde_json::to_value(f).ok(), Some(serde_json::Value::from(f.as_str())));
+        }
+        assert_eq!(Format::Eve.to_string(), "eve");
+        assert_eq!(Format::parse("EVE"), None);
     }
 }

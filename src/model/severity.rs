@@ -40,6 +40,22 @@ impl Severity {
         })
     }
 
+    /// Maps a Suricata alert severity (the rule's priority: 1 is the most
+    /// severe) onto the 0–10 scale: 1 → 8 (high), 2 → 6 and 3 → 4 (medium).
+    /// Those three are the priorities of Suricata's default classtypes. Any
+    /// other priority (4 to 255, set by a rule's `priority` keyword or a local
+    /// classification) or none at all is 5: the middle of medium, because the
+    /// rule's author meant something we cannot rank, and guessing low would
+    /// bury it.
+    pub fn from_suricata(priority: Option<u8>) -> Self {
+        Self(match priority {
+            Some(1) => 8,
+            Some(2) => 6,
+            Some(3) => 4,
+            _ => 5,
+        })
+    }
+
     pub fn value(self) -> u8 {
         self.0
     }
@@ -113,5 +129,20 @@ mod tests {
         assert_eq!(Severity::from_syslog(3).label(), SeverityLabel::High);
         assert_eq!(Severity::from_syslog(4).label(), SeverityLabel::Medium);
         assert_eq!(Severity::from_syslog(6).label(), SeverityLabel::Low);
+    }
+
+    #[test]
+    fn suricata_priorities_map_by_the_table() {
+        let check = |priority: Option<u8>, want: u8, label: SeverityLabel| {
+            let s = Severity::from_suricata(priority);
+            assert_eq!((s.value(), s.label()), (want, label), "priority {priority:?}");
+        };
+        check(Some(1), 8, SeverityLabel::High);
+        check(Some(2), 6, SeverityLabel::Medium);
+        check(Some(3), 4, SeverityLabel::Medium);
+        check(Some(4), 5, SeverityLabel::Medium);
+        check(Some(255), 5, SeverityLabel::Medium);
+        check(Some(0), 5, SeverityLabel::Medium);
+        check(None, 5, SeverityLabel::Medium);
     }
 }

@@ -1,11 +1,14 @@
 //! Records to alerts: one place that decides what each format's fields mean
 //! on the common [`Alert`] model.
 
+mod eve;
+
 use std::net::SocketAddr;
 
 use chrono::{DateTime, FixedOffset, Utc};
 
-use crate::codec::{rfc5424, ParseError};
+pub use self::eve::from_eve;
+use crate::codec::{self, rfc5424, ParseError};
 use crate::model::{Alert, Format, RawMessage, Severity};
 
 mod rfc3164;
@@ -24,11 +27,29 @@ pub struct Receipt {
 const NAME_MAX_CHARS: usize = 120;
 
 /// Decodes a message in `format` into an alert.
+///
+/// EVE records that are context rather than alerts (flows, DNS, TLS, HTTP,
+/// files, stats: see [`from_eve`]) are refused here with a reason that says
+/// so, pointing at their `event_type`: nothing stores device context yet,
+/// and a refusal keeps the record raw rather than losing it. `wardwatch parse`
+/// shows them decoded, through [`codec::eve::parse`].
 pub fn decode(format: Format, raw: &[u8], receipt: &Receipt) -> Result<Alert, ParseError> {
     match format {
         Format::Rfc5424 => rfc5424::parse(raw).map(|m| from_rfc5424(&m, raw, receipt)),
         Format::Rfc3164 => {
             crate::codec::rfc3164::parse(raw, receipt.received_at).map(|m| from_rfc3164(&m, raw, receipt))
+        }
+        Format::Eve => {
+            let record = codec::eve::parse(raw)?;
+            from_eve(&record, raw, receipt).ok_or_else(|| ParseError {
+                format: Format::Eve,
+                offset: codec::eve::event_type_offset(raw),
+                reason: format!(
+                    "EVE {:?} record is device context, not an alert; device context is not stored yet",
+                    record.event_type
+                )
+                .into(),
+            })
         }
     }
 }

@@ -52,6 +52,65 @@ fn jsonl_takes_text_and_hex_and_reports_unreadable_lines() -> anyhow::Result<()>
 }
 
 #[test]
+fn eve_records_as_the_conformance_checker_feeds_them() -> anyhow::Result<()> {
+    let fixture =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/eve/icu-sensor.jsonl"))?;
+    let records: Vec<&str> = fixture.lines().filter(|l| !l.trim().is_empty()).collect();
+    let mut input = String::new();
+    for line in records
+        .iter()
+        .copied()
+        .chain([r#"{"timestamp":"2024-03-01T02:15:00Z","event_type":"alert"}"#, "not json"])
+    {
+        input.push_str(&serde_json::to_string(&serde_json::json!({ "input": line }))?);
+        input.push('\n');
+    }
+    let results = parse_lines(&["parse", "--format", "eve", "--jsonl"], input.as_bytes())?;
+    assert_eq!(results.len(), records.len() + 2, "one result per input, bad ones included");
+
+    let kinds: Vec<(&str, bool)> = results[..records.len()]
+        .iter()
+        .map(|r| (r["eve"]["event_type"].as_str().unwrap_or("?"), r["alert"].is_object()))
+        .collect();
+    #[rustfmt::skip]
+    assert_eq!(kinds, [
+        ("alert", true), ("alert", true), ("alert", true), ("anomaly", true), ("anomaly", true),
+        ("flow", false), ("dns", false), ("dns", false), ("tls", false), ("http", false),
+        ("fileinfo", false), ("stats", false),
+    ]);
+    for (r, line) in results.iter().zip(&records) {
+        assert_eq!(r["ok"], true, "{r}");
+        assert_eq!(r["format"], "eve");
+        if !r["alert"].is_object() {
+            assert_eq!(r["alert"], Value::Null, "{r}");
+            continue;
+        }
+        assert_eq!(r["alert"]["raw"], *line, "the raw line is kept verbatim");
+        assert_eq!(r["alert"]["vendor"], "OISF");
+        assert_eq!(r["alert"]["src_ip"], r["eve"]["src_ip"]);
+        assert_eq!(r["alert"]["dst_ip"], r["eve"]["dest_ip"]);
+    }
+
+    let first = &results[0];
+    assert_eq!(first["eve"]["timestamp"], "2024-03-01T02:14:07.513267+01:00");
+    assert_eq!(first["eve"]["alert"]["signature_id"], 2024218);
+    assert_eq!(first["alert"]["event_class"], "2024218");
+    assert_eq!(first["alert"]["name"], "ET EXPLOIT Possible ETERNALBLUE Probe MS17-010 (MSF style)");
+    assert_eq!(first["alert"]["severity"], 8);
+    assert_eq!(first["alert"]["hostname"], "ids-icu-1");
+    assert_eq!(results[3]["alert"]["event_class"], "anomaly:decode:decoder.ipv4.trunc_pkt");
+    assert_eq!(results[6]["eve"]["details"]["answers"][0]["rdata"], "203.0.113.80");
+    assert_eq!(results[7]["eve"]["src_ip"], "fe80::202:b3ff:fe1e:8329");
+
+    let missing = &results[records.len()];
+    assert_eq!(missing["ok"], false);
+    assert!(missing["error"].as_str().is_some_and(|e| e.contains("alert is missing")), "{missing}");
+    let garbage = &results[records.len() + 1];
+    assert!(garbage["error"].as_str().is_some_and(|e| e.starts_with("eve: not JSON")), "{garbage}");
+    Ok(())
+}
+
+#[test]
 fn alerts_on_an_empty_directory_fails_with_a_reason() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("none");
