@@ -12,18 +12,26 @@ use super::{AlertId, Severity, SeverityLabel};
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     Rfc5424,
+    /// ArcSight Common Event Format, bare or inside a syslog envelope.
+    Cef,
+    /// IBM QRadar Log Event Extended Format (1.0 and 2.0).
+    Leef,
 }
 
 impl Format {
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Rfc5424 => "rfc5424",
+            Format::Cef => "cef",
+            Format::Leef => "leef",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "rfc5424" => Some(Format::Rfc5424),
+            "cef" => Some(Format::Cef),
+            "leef" => Some(Format::Leef),
             _ => None,
         }
     }
@@ -116,6 +124,15 @@ pub struct Alert {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formats_round_trip_through_their_names() {
+        for f in [Format::Rfc5424, Format::Cef, Format::Leef] {
+            assert_eq!(Format::parse(f.as_str()), Some(f));
+            assert_eq!(serde_json::to_value(f).ok(), Some(serde_json::json!(f.as_str())));
+        }
+        assert_eq!(Format::parse("CEF"), None);
+    }
 
     #[test]
     fn raw_bytes_serialise_as_text_when_utf8_and_as_hex_otherwise() {
