@@ -18,7 +18,7 @@ export WARDWATCH_APP_BIN := $(CARGO_TARGET_DIR)/debug/wardwatch-app
 
 UI_STAMP := ui/node_modules/.package-lock.json
 
-.PHONY: help deps system-deps toolchain ui app cli run test test-rust test-ui test-e2e lint bindings conformance clean
+.PHONY: help deps system-deps toolchain ui app cli run test test-rust test-ui test-e2e lint bindings conformance fuzz clean
 
 help:
 	@echo "make run    install what is missing, build, start the console (sample alerts included)"
@@ -85,6 +85,16 @@ bindings: ui
 conformance: cli
 	python3 ../shared/conformance/check.py --bin $(CARGO_TARGET_DIR)/release/wardwatch --kind rfc5424 ../shared/corpus/syslog/rfc5424_cases.jsonl
 	python3 ../shared/conformance/check.py --bin $(CARGO_TARGET_DIR)/release/wardwatch --kind eve ../shared/corpus/eve/suricata_docs_alert.jsonl
+
+# Each fuzz target for FUZZ_SECONDS (not part of make test). Needs cargo-fuzz;
+# the machine's stable toolchain runs it with RUSTC_BOOTSTRAP=1.
+FUZZ_SECONDS ?= 60
+fuzz: toolchain
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	cd fuzz && for t in $$(cargo fuzz list); do \
+	  mkdir -p corpus/$$t && \
+	  RUSTC_BOOTSTRAP=1 cargo fuzz run $$t corpus/$$t seeds/$$t -- -max_total_time=$(FUZZ_SECONDS) -max_len=4096 || exit 1; \
+	done
 
 clean:
 	cargo clean

@@ -53,7 +53,8 @@ enum Command {
     },
     /// Parse messages from standard input and print one JSON result for each.
     Parse {
-        /// The format of the messages.
+        /// The format of the messages. CEF and LEEF records may come bare, in an
+        /// RFC 5424 envelope, or after any prefix (such as an RFC 3164 header).
         #[arg(long, value_enum, default_value_t = ParseFormat::Rfc5424)]
         format: ParseFormat,
         /// Each input line is a JSON object {"input": "..."} or {"input_hex": "..."}.
@@ -70,6 +71,10 @@ enum ParseFormat {
     Rfc3164,
     /// Suricata EVE JSON, one record per line.
     Eve,
+    /// ArcSight CEF, bare or inside a syslog envelope.
+    Cef,
+    /// QRadar LEEF 1.0 and 2.0, bare or inside a syslog envelope.
+    Leef,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -267,5 +272,27 @@ fn parse_one(format: ParseFormat, raw: &[u8]) -> Value {
             }
             Err(e) => json!({"ok": false, "format": Format::Eve, "error": e.to_string()}),
         },
+        ParseFormat::Cef => match normalize::cef::decode(raw, &receipt) {
+            Ok(d) => with_envelope(
+                json!({"ok": true, "format": Format::Cef, "cef": d.record, "alert": d.alert}),
+                d.syslog,
+            ),
+            Err(e) => json!({"ok": false, "format": Format::Cef, "error": e.to_string()}),
+        },
+        ParseFormat::Leef => match normalize::leef::decode(raw, &receipt) {
+            Ok(d) => with_envelope(
+                json!({"ok": true, "format": Format::Leef, "leef": d.record, "alert": d.alert}),
+                d.syslog,
+            ),
+            Err(e) => json!({"ok": false, "format": Format::Leef, "error": e.to_string()}),
+        },
     }
+}
+
+/// Adds the `syslog` object of the envelope a record came in, when it came in one.
+fn with_envelope(mut result: Value, syslog: Option<rfc5424::SyslogMessage>) -> Value {
+    if let (Some(m), Some(obj)) = (syslog, result.as_object_mut()) {
+        obj.insert("syslog".into(), json!(m));
+    }
+    result
 }

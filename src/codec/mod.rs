@@ -1,15 +1,18 @@
 //! Bytes in, records out. Pure functions: no sockets, no files, no clocks
 //! (the receive time is passed in where a codec needs one).
 
+pub mod cef;
 pub mod eve;
 pub mod framing;
+pub mod leef;
 pub mod rfc3164;
 pub mod rfc5424;
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset};
-use serde::Serializer;
+use serde::{Serialize, Serializer};
 
 use crate::model::Format;
 
@@ -33,4 +36,64 @@ pub(crate) fn serialize_timestamp<S: Serializer>(
         Some(t) => s.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
         None => s.serialize_none(),
     }
+}
+impl ParseError {
+    /// The same error, its offset moved on by `by` bytes (for a record found
+    /// part of the way into a message).
+    pub fn shifted(mut self, by: usize) -> Self {
+        self.offset += by;
+        self
+    }
+}
+
+/// Key-value pairs kept in the order they were sent, serialised as one JSON
+/// object: when a key repeats, the last value wins (as it does for lookups).
+pub(crate) fn serialize_pairs<S: Serializer>(pairs: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
+    let map: BTreeMap<&str, &str> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    map.serialize(s)
+}
+
+/// The value of the last pair named `key`.
+pub(crate) fn last_value<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+/// One `|`-terminated header field of CEF or LEEF starting at `from`, with
+/// `\|` and `\\` unescaped (any other backslash is kept). Returns the value,
+/// where the field ended (the `|` or the end of input) and whether a `|`
+/// ended it.
+pub(crate) fn header_field(text: &str, from: usize) -> (String, usize, bool) {
+    let bytes = text.as_bytes();
+    let mut value = String::new();
+    let mut run = from; // start of the literal run not yet copied
+    let mut i = from;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'|' => {
+                value.push_str(&text[run..i]);
+                return (value, i, true);
+            }
+            b'\\' if matches!(bytes.get(i + 1), Some(b'|' | b'\\')) => {
+                value.push_str(&text[run..i]);
+                run = i + 1; // the escaped character starts the next run
+                i += 2;
+            }
+            _ => i += 1,
+        }
+    }
+    value.push_str(&text[run..]);
+    (value, bytes.len(), false)
+}
+
+/// The offset of the first `marker` for which `follows` accepts the bytes after it.
+pub(crate) fn find_marker(bytes: &[u8], marker: &[u8], follows: impl Fn(&[u8]) -> bool) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = bytes.get(from..)?.windows(marker.len()).position(|w| w == marker) {
+        let at = from + i;
+        if follows(&bytes[at + marker.len()..]) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }

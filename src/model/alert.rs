@@ -16,6 +16,10 @@ pub enum Format {
     Rfc3164,
     /// Suricata EVE JSON, one record per line.
     Eve,
+    /// ArcSight Common Event Format, bare or inside a syslog envelope.
+    Cef,
+    /// IBM QRadar Log Event Extended Format (1.0 and 2.0).
+    Leef,
 }
 
 impl Format {
@@ -24,6 +28,8 @@ impl Format {
             Format::Rfc5424 => "rfc5424",
             Format::Rfc3164 => "rfc3164",
             Format::Eve => "eve",
+            Format::Cef => "cef",
+            Format::Leef => "leef",
         }
     }
 
@@ -32,6 +38,8 @@ impl Format {
             "rfc5424" => Some(Format::Rfc5424),
             "rfc3164" => Some(Format::Rfc3164),
             "eve" => Some(Format::Eve),
+            "cef" => Some(Format::Cef),
+            "leef" => Some(Format::Leef),
             _ => None,
         }
     }
@@ -127,11 +135,12 @@ mod tests {
 
     #[test]
     fn format_names_round_trip_and_match_serde() {
-        for f in [Format::Rfc5424, Format::Rfc3164] {
+        for f in [Format::Rfc5424, Format::Rfc3164, Format::Cef, Format::Leef, Format::Eve] {
             assert_eq!(Format::parse(f.as_str()), Some(f));
             assert_eq!(serde_json::to_value(f).ok(), Some(serde_json::json!(f.as_str())));
         }
         assert_eq!(Format::parse("rfc 3164"), None);
+        assert_eq!(Format::parse("CEF"), None);
     }
 
     #[test]
@@ -140,15 +149,5 @@ mod tests {
         assert_eq!(text, Some(serde_json::json!({"raw": "<1>1 - - - - - - hi", "raw_encoding": "utf8"})));
         let bin = serde_json::to_value(RawMessage(vec![0x3c, 0xff, 0x00])).ok();
         assert_eq!(bin, Some(serde_json::json!({"raw": "3cff00", "raw_encoding": "hex"})));
-    }
-
-    #[test]
-    fn formats_read_back_from_their_names() {
-        for f in [Format::Rfc5424, Format::Eve] {
-            assert_eq!(Format::parse(f.as_str()), Some(f));
-            assert_eq!(serde_json::to_value(f).ok(), Some(serde_json::Value::from(f.as_str())));
-        }
-        assert_eq!(Format::Eve.to_string(), "eve");
-        assert_eq!(Format::parse("EVE"), None);
     }
 }

@@ -26,6 +26,11 @@ impl Severity {
         (value <= Self::MAX).then_some(Self(value))
     }
 
+    /// A severity from any number, held to 0–10.
+    pub fn clamped(value: i64) -> Self {
+        Self(value.clamp(0, i64::from(Self::MAX)) as u8)
+    }
+
     /// Maps a syslog severity (0 emergency .. 7 debug) onto the 0–10 scale.
     pub fn from_syslog(severity: u8) -> Self {
         Self(match severity {
@@ -119,6 +124,13 @@ mod tests {
         check(9, SeverityLabel::Critical);
         check(10, SeverityLabel::Critical);
         assert_eq!(Severity::new(11), None);
+    }
+
+    #[test]
+    fn clamped_holds_any_number_to_the_scale() {
+        let got: Vec<u8> =
+            [-3, 0, 7, 10, 11, 1_000].into_iter().map(|v| Severity::clamped(v).value()).collect();
+        assert_eq!(got, vec![0, 0, 7, 10, 10, 10]);
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! Records to alerts: one place that decides what each format's fields mean
 //! on the common [`Alert`] model.
 
+pub mod cef;
 mod eve;
+pub mod leef;
+mod time;
 
 use std::net::SocketAddr;
 
@@ -13,6 +16,8 @@ use crate::model::{Alert, Format, RawMessage, Severity};
 
 mod rfc3164;
 
+pub use cef::from_cef;
+pub use leef::from_leef;
 pub use rfc3164::from_rfc3164;
 
 /// Where and when a message was received: what the transport knows.
@@ -24,7 +29,7 @@ pub struct Receipt {
 }
 
 /// The longest alert name kept; the full text stays in `message`.
-const NAME_MAX_CHARS: usize = 120;
+pub(crate) const NAME_MAX_CHARS: usize = 120;
 
 /// Decodes a message in `format` into an alert.
 ///
@@ -51,7 +56,72 @@ pub fn decode(format: Format, raw: &[u8], receipt: &Receipt) -> Result<Alert, Pa
                 .into(),
             })
         }
+        Format::Cef => cef::decode(raw, receipt).map(|d| d.alert),
+        Format::Leef => leef::decode(raw, receipt).map(|d| d.alert),
     }
+}
+
+/// A record decoded from a message, with the RFC 5424 envelope it came in
+/// (if it came in one) and the alert made of both.
+#[derive(Debug, Clone)]
+pub struct Decoded<R> {
+    pub syslog: Option<rfc5424::SyslogMessage>,
+    pub record: R,
+    pub alert: Alert,
+}
+
+/// A record's text inside a message, and where in the message it starts.
+pub(crate) struct Located {
+    pub syslog: Option<rfc5424::SyslogMessage>,
+    pub text: String,
+    pub offset: usize,
+}
+
+/// Finds the record that `find` looks for: in the MSG of an RFC 5424
+/// envelope when the message is one (a leading BOM and any text before the
+/// record skipped), or anywhere in the message otherwise (bare, or after a
+/// prefix such as an RFC 3164 header).
+pub(crate) fn locate(
+    raw: &[u8],
+    format: Format,
+    find: fn(&[u8]) -> Option<usize>,
+) -> Result<Located, ParseError> {
+    let missing = |offset| ParseError {
+        format,
+        offset,
+        reason: match format {
+            Format::Leef => "no LEEF record (\"LEEF:<version>|\") in the message".into(),
+            _ => "no CEF record (\"CEF:<version>|\") in the message".into(),
+        },
+    };
+    if raw.first() == Some(&b'<') {
+        if let Ok(m) = rfc5424::parse(raw) {
+            let msg = m.message.as_deref().unwrap_or_default();
+            let msg = msg.strip_prefix('\u{feff}').unwrap_or(msg);
+            // MSG is the tail of the message (unless bytes that were not
+            // UTF-8 were replaced): error offsets count from its start.
+            let msg_offset =
+                raw.len().checked_sub(msg.len()).filter(|&o| raw[o..] == *msg.as_bytes()).unwrap_or(0);
+            let at = find(msg.as_bytes()).ok_or_else(|| missing(msg_offset))?;
+            let text = msg[at..].to_owned();
+            return Ok(Located { syslog: Some(m), text, offset: msg_offset + at });
+        }
+    }
+    let at = find(raw).ok_or_else(|| missing(0))?;
+    Ok(Located { syslog: None, text: String::from_utf8_lossy(&raw[at..]).into_owned(), offset: at })
+}
+
+/// The first present, non-empty value among `keys` looked up with `get`.
+pub(crate) fn first_of<'a>(get: impl Fn(&str) -> Option<&'a str>, keys: &[&str]) -> Option<&'a str> {
+    keys.iter().filter_map(|k| get(k)).map(str::trim).find(|v| !v.is_empty())
+}
+
+/// The first value among `keys` that parses as a `T`.
+pub(crate) fn first_parsed<'a, T: std::str::FromStr>(
+    get: impl Fn(&str) -> Option<&'a str>,
+    keys: &[&str],
+) -> Option<T> {
+    keys.iter().filter_map(|k| get(k)).find_map(|v| v.trim().parse().ok())
 }
 
 /// An RFC 5424 message as an alert: the app-name is the product, the MSGID
@@ -127,7 +197,7 @@ fn alert_name(message: &str, fallback: Option<&str>) -> String {
     }
 }
 
-fn truncate_chars(s: &str, max: usize) -> String {
+pub(crate) fn truncate_chars(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
         Some((i, _)) => format!("{}…", &s[..i]),
         None => s.to_owned(),

@@ -1,4 +1,4 @@
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::support::run;
 
@@ -147,5 +147,132 @@ fn rfc3164_lines_parse_with_their_variants() -> anyhow::Result<()> {
     assert_eq!(results[2]["ok"], false);
     assert_eq!(results[2]["format"], "rfc3164");
     assert!(results[2]["error"].as_str().is_some_and(|e| e.contains("over 191 at byte 1")), "{}", results[2]);
+    Ok(())
+}
+
+/// The header fields of our `cef` object under the names the oracles use.
+fn cef_header_field(oracle_name: &str) -> Option<&'static str> {
+    Some(match oracle_name {
+        "cefVersion" | "CEFVersion" => "version",
+        "deviceVendor" | "DeviceVendor" => "device_vendor",
+        "deviceProduct" | "DeviceProduct" => "device_product",
+        "deviceVersion" | "DeviceVersion" => "device_version",
+        "deviceEventClassId" | "DeviceEventClassID" => "device_event_class_id",
+        "name" | "Name" | "DeviceName" => "name",
+        "severity" | "Severity" | "DeviceSeverity" => "severity",
+        _ => return None,
+    })
+}
+
+/// logstash-codec-cef names extensions by their long CEF names; Wardwatch
+/// keeps the keys as sent. The short key of each long name in the fixtures.
+fn cef_short_key(long: &str) -> &str {
+    match long {
+        "sourceAddress" => "src",
+        "destinationAddress" => "dst",
+        "sourcePort" => "spt",
+        "destinationPort" => "dpt",
+        "transportProtocol" => "proto",
+        "message" => "msg",
+        "deviceReceiptTime" => "rt",
+        "deviceEventCategory" => "cat",
+        "destinationHostName" => "dhost",
+        "sourceUserName" => "suser",
+        "requestUrl" => "request",
+        "deviceCustomString1" => "cs1",
+        "deviceCustomString1Label" => "cs1Label",
+        other => other,
+    }
+}
+
+#[test]
+fn cef_fixtures_parse_as_their_oracles_expect() -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/cef_cases.jsonl"))?;
+    let cases: Vec<Value> = text.lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
+    anyhow::ensure!(cases.len() >= 10, "only {} fixtures", cases.len());
+    let input: String = cases.iter().map(|c| format!("{}\n", json!({"input": c["input"]}))).collect();
+    let results = parse_lines(&["parse", "--format", "cef", "--jsonl"], input.as_bytes())?;
+    assert_eq!(results.len(), cases.len());
+    for (case, out) in cases.iter().zip(&results) {
+        let input = &case["input"];
+        if let Some(ours) = case.get("wardwatch") {
+            // A deliberate disagreement with the oracle: what Wardwatch does instead.
+            assert_eq!(out["ok"], ours["ok"], "{input}: {out}");
+            continue;
+        }
+        assert_eq!(out["ok"], true, "{input}: {out}");
+        assert_eq!(out["format"], "cef");
+        let fields =
+            case["expected"]["fields"].as_object().ok_or_else(|| anyhow::anyhow!("no fields: {case}"))?;
+        let (cef, alert) = (&out["cef"], &out["alert"]);
+        for (name, want) in fields {
+            let got = match (name.as_str(), cef_header_field(name)) {
+                // logstash's field for the text before "CEF:", which Wardwatch skips.
+                ("syslog", _) => continue,
+                ("cefVersion" | "CEFVersion", _) => Value::String(cef["version"].to_string()),
+                (_, Some(header)) => cef[header].clone(),
+                (_, None) => cef["extensions"][cef_short_key(name)].clone(),
+            };
+            assert_eq!(&got, want, "{input}: field {name}");
+        }
+        // The alert takes its fields from the record.
+        assert_eq!(alert["format"], "cef");
+        assert_eq!(alert["raw"], *input);
+        if let Some(v) = fields.get("deviceVendor").or_else(|| fields.get("DeviceVendor")) {
+            // An empty vendor is no vendor.
+            let want = if v == "" { Value::Null } else { v.clone() };
+            assert_eq!(alert["vendor"], want, "{input}");
+        }
+        if let Some(ip) = fields.get("sourceAddress") {
+            assert_eq!(alert["src_ip"], *ip, "{input}");
+        }
+        if let Some(port) = fields.get("sourcePort").and_then(Value::as_str) {
+            assert_eq!(alert["src_port"], port.parse::<u16>()?, "{input}");
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn cef_and_leef_come_bare_in_an_envelope_or_after_a_prefix() -> anyhow::Result<()> {
+    let input = concat!(
+        "<134>1 2024-05-01T10:00:00Z gw-icu-1 relay - - - \u{feff}CEF:0|Medigate|Sentinel|1|X|Pump beacon|High|src=10.0.0.1 dpt=443\n",
+        "Nov 16 21:24:18 host CEF:0|a|b|c|d|e|5|x=1\n",
+        "<134>Nov 16 21:24:18 host CEF:0|a|b|c|d|e|Low|\n",
+        "no record\n",
+        "CEF:0|a|b\n",
+    );
+    let r = parse_lines(&["parse", "--format", "cef"], input.as_bytes())?;
+    assert_eq!(r.len(), 5);
+    assert_eq!(r[0]["syslog"]["hostname"], "gw-icu-1");
+    assert_eq!(r[0]["cef"]["severity"], "High");
+    assert_eq!(r[0]["alert"]["severity"], 8);
+    assert_eq!(r[0]["alert"]["hostname"], "gw-icu-1");
+    assert_eq!(r[0]["alert"]["event_time"], "2024-05-01T10:00:00Z");
+    assert_eq!(r[0]["alert"]["dst_port"], 443);
+    assert_eq!(r[1]["cef"]["extensions"]["x"], "1");
+    assert!(r[1].get("syslog").is_none(), "{}", r[1]);
+    assert_eq!(r[2]["alert"]["severity"], 3, "an RFC 3164 envelope is a prefix");
+    assert_eq!(r[3]["ok"], false);
+    assert!(r[3]["error"].as_str().is_some_and(|e| e.contains("no CEF record")), "{}", r[3]);
+    assert!(r[4]["error"].as_str().is_some_and(|e| e.contains("3 of its 7 fields")), "{}", r[4]);
+
+    let input = concat!(
+        "LEEF:1.0|Cynerio|IoT|3.1|ANOMALY|sev=9\tsrc=10.30.4.2\tdstPort=22\n",
+        "<134>1 2024-05-01T10:00:00Z qradar app - - - LEEF:2.0|V|P|1|E|x5E|src=10.0.0.1^cat=Scan\n",
+        "LEEF:2.0|V|P|1|E|^^|a=1\n",
+    );
+    let r = parse_lines(&["parse", "--format", "leef"], input.as_bytes())?;
+    assert_eq!(r.len(), 3);
+    assert_eq!(r[0]["leef"]["attributes"]["dstPort"], "22");
+    assert_eq!(r[0]["alert"]["severity"], 9);
+    assert_eq!(r[0]["alert"]["dst_port"], 22);
+    assert_eq!(r[1]["syslog"]["hostname"], "qradar");
+    assert_eq!(r[1]["leef"]["delimiter"], "^");
+    assert_eq!(r[1]["alert"]["event_class"], "Scan");
+    assert_eq!(r[1]["alert"]["format"], "leef");
+    assert_eq!(r[2]["ok"], false);
+    assert_eq!(r[2]["format"], "leef");
     Ok(())
 }
