@@ -10,7 +10,7 @@ use wardwatch::codec::{eve, rfc3164, rfc5424};
 use wardwatch::config::{ConfigFile, ConsoleConfig};
 use wardwatch::ingest::ListenUrl;
 use wardwatch::model::{Alert, Format};
-use wardwatch::normalize::{self, Receipt};
+use wardwatch::normalize::{self, Layers, Receipt};
 use wardwatch::store::Store;
 use wardwatch::Console;
 
@@ -65,6 +65,9 @@ enum Command {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum ParseFormat {
+    /// Whatever a syslog listener takes: CEF or LEEF inside, else strict RFC 5424,
+    /// else lenient BSD syslog (what the listeners do).
+    Auto,
     Rfc5424,
     /// BSD syslog and its real-world variants; year-less timestamps get their
     /// year from the time of parsing.
@@ -250,6 +253,27 @@ fn from_hex(h: &str) -> Result<Vec<u8>, String> {
 fn parse_one(format: ParseFormat, raw: &[u8]) -> Value {
     let receipt = Receipt { received_at: chrono::Utc::now(), source_addr: None, listener: None };
     match format {
+        ParseFormat::Auto => match normalize::decode_auto(raw, &receipt) {
+            Ok((layers, alert)) => {
+                let mut out = json!({"ok": true, "format": alert.format, "alert": alert});
+                if let Some(obj) = out.as_object_mut() {
+                    let (syslog, inner) = match layers {
+                        Layers::Rfc5424(m) => (Some(json!(m)), None),
+                        Layers::Rfc3164(m) => (Some(json!(m)), None),
+                        Layers::Cef(env, r) => (env.map(|m| json!(m)), Some(("cef", json!(r)))),
+                        Layers::Leef(env, r) => (env.map(|m| json!(m)), Some(("leef", json!(r)))),
+                    };
+                    if let Some(s) = syslog {
+                        obj.insert("syslog".into(), s);
+                    }
+                    if let Some((key, value)) = inner {
+                        obj.insert(key.into(), value);
+                    }
+                }
+                out
+            }
+            Err(e) => json!({"ok": false, "format": "auto", "error": e.to_string()}),
+        },
         ParseFormat::Rfc5424 => match rfc5424::parse(raw) {
             Ok(m) => {
                 let alert = normalize::from_rfc5424(&m, raw, &receipt);

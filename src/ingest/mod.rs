@@ -145,7 +145,7 @@ impl Listener {
             source_addr: Some(source_addr),
             listener: Some(self.url.to_string()),
         };
-        match normalize::decode(Format::Rfc5424, raw, &receipt) {
+        match normalize::decode_auto(raw, &receipt).map(|(_, alert)| alert) {
             Ok(alert) => {
                 self.counters.parsed();
                 Ingested::Alert(alert)

@@ -1,6 +1,7 @@
 //! Records to alerts: one place that decides what each format's fields mean
 //! on the common [`Alert`] model.
 
+mod auto;
 pub mod cef;
 mod eve;
 pub mod leef;
@@ -16,6 +17,7 @@ use crate::model::{Alert, Format, RawMessage, Severity};
 
 mod rfc3164;
 
+pub use auto::{decode_auto, Layers};
 pub use cef::from_cef;
 pub use leef::from_leef;
 pub use rfc3164::from_rfc3164;

@@ -102,10 +102,11 @@ fn bad_and_oversize_messages_are_counted_and_kept_not_fatal() -> anyhow::Result<
     std::fs::write(&config, "max_message_bytes = 2048\n")?;
     let serve = Serve::start_with(&dir.path().join("data"), &["--config", config.to_str().unwrap_or("")])?;
     let sock = UdpSocket::bind("127.0.0.1:0")?;
-    sock.send_to(b"this is not syslog", serve.udp)?;
+    // Neither RFC 5424 nor BSD syslog can take a priority over 191.
+    sock.send_to(b"<192>1 - - - - - - out of range", serve.udp)?;
     sock.send_to(&[b'x'; 4000], serve.udp)?;
     let mut c = TcpStream::connect(serve.tcp)?;
-    c.write_all(b"<14>1 2024-13-01T00:00:00Z h a - - - bad month\n")?;
+    c.write_all(b"<999>Oct 11 22:14:15 host app: bad priority\n")?;
     c.write_all(&[b'<'; 5000])?;
     c.write_all(b"\n9999 ")?;
     c.write_all(&[b'y'; 9999])?;
@@ -115,5 +116,44 @@ fn bad_and_oversize_messages_are_counted_and_kept_not_fatal() -> anyhow::Result<
     assert_eq!(names(&alerts), ["still fine afterwards"]);
     let summary = serve.stop()?;
     assert!(summary.contains("1 alerts, 2 rejected, 3 oversize, 0 dropped"), "serve said: {summary}");
+    Ok(())
+}
+
+#[test]
+fn every_syslog_dialect_is_taken_in_and_says_which_it_was() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let serve = Serve::start(dir.path())?;
+    let mut c = TcpStream::connect(serve.tcp)?;
+    // An IoMT platform's CEF in RFC 5424, octet-counted.
+    let cef = "<132>1 2026-11-28T10:00:00Z iomt-01 medigate - - - CEF:0|Medigate|IoMT Security|4.2|DEFAULT_CREDS|Default credentials accepted|High|src=10.20.4.7 dst=10.20.0.9 dpt=22 proto=TCP msg=Patient monitor PM-4-07";
+    write!(c, "{} {cef}", cef.len())?;
+    // A LEEF 2.0 record in BSD syslog, LF-framed.
+    c.write_all(b"<134>Nov 28 10:00:01 qradar-relay LEEF:2.0|Cynerio|Live|3.1|BEACON|^|src=10.30.1.5^dst=203.0.113.50^sev=9\n")?;
+    // A Cisco ASA line and a strict RFC 5424 message with a broken timestamp.
+    c.write_all(b"<166>Nov 28 2026 10:00:02: %ASA-6-302013: Built outbound TCP connection\n")?;
+    c.write_all(b"<14>1 2026-13-01T00:00:00Z h a - - - month thirteen\n")?;
+    drop(c);
+    let alerts = wait_for_alerts(dir.path(), 10, |a| a.len() == 4)?;
+    let by_name =
+        |n: &str| alerts.iter().find(|a| a["name"].as_str().is_some_and(|x| x.contains(n))).cloned();
+    let cef = by_name("Default credentials").unwrap_or_default();
+    assert_eq!(cef["format"], "cef");
+    assert_eq!(cef["vendor"], "Medigate");
+    assert_eq!(cef["src_ip"], "10.20.4.7");
+    assert_eq!(cef["dst_port"], 22);
+    assert_eq!(cef["severity_label"], "high");
+    assert_eq!(cef["hostname"], "iomt-01");
+    let leef = alerts.iter().find(|a| a["format"] == "leef").cloned().unwrap_or_default();
+    assert_eq!(leef["dst_ip"], "203.0.113.50");
+    assert_eq!(leef["severity"], 9);
+    let asa = by_name("Built outbound").unwrap_or_default();
+    assert_eq!(
+        (asa["format"].as_str(), asa["event_class"].as_str()),
+        (Some("rfc3164"), Some("ASA-6-302013"))
+    );
+    // Not conformant RFC 5424, yet nothing is lost: it is read leniently and marked so.
+    let lenient = alerts.iter().find(|a| a["message"].as_str().is_some_and(|m| m.contains("month thirteen")));
+    assert_eq!(lenient.map(|a| a["format"].clone()), Some("rfc3164".into()));
+    serve.stop()?;
     Ok(())
 }
