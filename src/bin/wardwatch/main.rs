@@ -1,5 +1,7 @@
 //! `wardwatch`: the console without a window.
 
+mod bench;
+
 use std::io::{self, BufWriter, Read, Write};
 use std::path::PathBuf;
 
@@ -51,6 +53,12 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
+    /// Measure how fast each codec decodes typical messages (prints figures).
+    Bench {
+        /// Seconds to spend on each codec.
+        #[arg(long, default_value_t = 1.0)]
+        seconds: f64,
+    },
     /// Parse messages from standard input and print one JSON result for each.
     Parse {
         /// The format of the messages. CEF and LEEF records may come bare, in an
@@ -86,6 +94,10 @@ fn main() -> anyhow::Result<()> {
         Command::Serve { data_dir, listen, config } => serve(data_dir, listen, config),
         Command::Alerts { data_dir, json, limit } => alerts(&data_dir, json, limit),
         Command::Parse { format, jsonl } => parse(format, jsonl),
+        Command::Bench { seconds } => {
+            bench::run(seconds);
+            Ok(())
+        }
     }
 }
 
