@@ -8,8 +8,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use wardwatch::codec::{cef, eve, leef, rfc3164, rfc5424};
 use wardwatch::normalize::{decode_auto, Receipt};
 
-#[path = "../src/bin/wardwatch/bench.rs"]
-#[allow(dead_code, reason = "only the sample messages are used here")]
+#[path = "../src/bin/wardwatch/samples.rs"]
 mod samples;
 
 fn codecs(c: &mut Criterion) {
@@ -24,7 +23,9 @@ fn codecs(c: &mut Criterion) {
     let leef_text = std::str::from_utf8(samples::LEEF).unwrap_or_default();
     g.bench_function("leef", |b| b.iter(|| leef::parse(black_box(leef_text))));
     g.bench_function("eve", |b| b.iter(|| eve::parse(black_box(samples::EVE))));
-    g.bench_function("auto_rfc5424_to_alert", |b| b.iter(|| decode_auto(black_box(samples::RFC5424), &receipt)));
+    g.bench_function("auto_rfc5424_to_alert", |b| {
+        b.iter(|| decode_auto(black_box(samples::RFC5424), &receipt))
+    });
     g.bench_function("auto_cef_to_alert", |b| b.iter(|| decode_auto(black_box(samples::CEF), &receipt)));
     g.finish();
 }

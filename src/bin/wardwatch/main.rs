@@ -1,6 +1,7 @@
 //! `wardwatch`: the console without a window.
 
 mod bench;
+mod samples;
 
 use std::io::{self, BufWriter, Read, Write};
 use std::path::PathBuf;
