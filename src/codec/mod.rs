@@ -37,15 +37,6 @@ pub(crate) fn serialize_timestamp<S: Serializer>(
         None => s.serialize_none(),
     }
 }
-impl ParseError {
-    /// The same error, its offset moved on by `by` bytes (for a record found
-    /// part of the way into a message).
-    pub fn shifted(mut self, by: usize) -> Self {
-        self.offset += by;
-        self
-    }
-}
-
 /// Key-value pairs kept in the order they were sent, serialised as one JSON
 /// object: when a key repeats, the last value wins (as it does for lookups).
 pub(crate) fn serialize_pairs<S: Serializer>(pairs: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {

@@ -29,7 +29,7 @@ const UNKNOWN_SEVERITY: u8 = 5;
 /// or after any prefix (such as an RFC 3164 header).
 pub fn decode(raw: &[u8], receipt: &Receipt) -> Result<Decoded<CefRecord>, ParseError> {
     let found = locate(raw, Format::Cef, cef::find)?;
-    let record = cef::parse(&found.text).map_err(|e| e.shifted(found.offset))?;
+    let record = cef::parse(&found.text).map_err(|e| found.place(raw, e))?;
     let envelope = found.syslog.as_ref();
     let alert = from_cef(
         &record,

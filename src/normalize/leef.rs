@@ -30,7 +30,7 @@ const DEFAULT_TIME_FORMAT: &str = "MMM dd yyyy HH:mm:ss";
 /// envelope, or after any prefix (such as an RFC 3164 header).
 pub fn decode(raw: &[u8], receipt: &Receipt) -> Result<Decoded<LeefRecord>, ParseError> {
     let found = locate(raw, Format::Leef, leef::find)?;
-    let record = leef::parse(&found.text).map_err(|e| e.shifted(found.offset))?;
+    let record = leef::parse(&found.text).map_err(|e| found.place(raw, e))?;
     let envelope = found.syslog.as_ref();
     let alert = from_leef(
         &record,

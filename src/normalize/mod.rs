@@ -75,14 +75,44 @@ pub struct Decoded<R> {
 /// A record's text inside a message, and where in the message it starts.
 pub(crate) struct Located {
     pub syslog: Option<rfc5424::SyslogMessage>,
+    /// The record as text (bytes that are not UTF-8 replaced).
     pub text: String,
+    /// Where the record starts in the raw message.
     pub offset: usize,
 }
 
-/// Finds the record that `find` looks for: in the MSG of an RFC 5424
-/// envelope when the message is one (a leading BOM and any text before the
-/// record skipped), or anywhere in the message otherwise (bare, or after a
-/// prefix such as an RFC 3164 header).
+impl Located {
+    /// `e`, its offset into [`Located::text`] turned into one into `raw`.
+    pub(crate) fn place(&self, raw: &[u8], e: ParseError) -> ParseError {
+        let tail = raw.get(self.offset..).unwrap_or_default();
+        let at = self.offset + raw_offset(tail, e.offset);
+        ParseError { offset: at.min(raw.len()), ..e }
+    }
+}
+
+/// The offset in `raw` of byte `offset` of `String::from_utf8_lossy(raw)`:
+/// each run of bytes that is not UTF-8 became one U+FFFD (3 bytes) there.
+pub(crate) fn raw_offset(raw: &[u8], offset: usize) -> usize {
+    let (mut lossy, mut orig) = (0, 0);
+    for chunk in raw.utf8_chunks() {
+        let valid = chunk.valid().len();
+        if offset <= lossy + valid {
+            return orig + (offset - lossy);
+        }
+        lossy += valid;
+        orig += valid;
+        let bad = chunk.invalid().len();
+        if bad > 0 {
+            if offset < lossy + '\u{fffd}'.len_utf8() {
+                return orig;
+            }
+            lossy += '\u{fffd}'.len_utf8();
+            orig += bad;
+        }
+    }
+    orig
+}
+
 pub(crate) fn locate(
     raw: &[u8],
     format: Format,
@@ -102,11 +132,20 @@ pub(crate) fn locate(
             let msg = msg.strip_prefix('\u{feff}').unwrap_or(msg);
             // MSG is the tail of the message (unless bytes that were not
             // UTF-8 were replaced): error offsets count from its start.
-            let msg_offset =
-                raw.len().checked_sub(msg.len()).filter(|&o| raw[o..] == *msg.as_bytes()).unwrap_or(0);
-            let at = find(msg.as_bytes()).ok_or_else(|| missing(msg_offset))?;
+            let at = find(msg.as_bytes()).ok_or_else(|| missing(raw.len().saturating_sub(msg.len())))?;
             let text = msg[at..].to_owned();
-            return Ok(Located { syslog: Some(m), text, offset: msg_offset + at });
+            // Where the record starts in the raw bytes: the occurrence of the
+            // marker whose tail reads as the same text (MSG is the message's tail).
+            let fast = raw.len().checked_sub(text.len()).filter(|&o| raw[o..] == *text.as_bytes());
+            let offset = fast
+                .or_else(|| {
+                    (0..raw.len()).rev().find(|&o| {
+                        raw[o..].starts_with(&text.as_bytes()[..4.min(text.len())])
+                            && String::from_utf8_lossy(&raw[o..]) == text
+                    })
+                })
+                .unwrap_or(0);
+            return Ok(Located { syslog: Some(m), text, offset });
         }
     }
     let at = find(raw).ok_or_else(|| missing(0))?;
@@ -252,5 +291,34 @@ mod tests {
         let long = "é".repeat(200);
         assert_eq!(truncate_chars(&long, 120).chars().count(), 121);
         assert_eq!(truncate_chars("short", 120), "short");
+    }
+}
+
+#[cfg(test)]
+mod offset_tests {
+    use super::*;
+
+    #[test]
+    fn lossy_offsets_map_back_to_raw_bytes() {
+        // "ab", two bytes that are never UTF-8 (one U+FFFD each), then "cd".
+        let raw = b"ab\xfa\xfacd";
+        let lossy = String::from_utf8_lossy(raw);
+        assert_eq!(lossy, "ab\u{fffd}\u{fffd}cd");
+        let map: Vec<usize> = (0..=lossy.len()).map(|o| raw_offset(raw, o)).collect();
+        assert_eq!(map, [0, 1, 2, 2, 2, 3, 3, 3, 4, 5, 6]);
+        // A three-byte sequence cut short is one U+FFFD for its two bytes.
+        assert_eq!(raw_offset(b"\xe2\x82x", 3), 2);
+    }
+
+    #[test]
+    fn errors_in_records_with_bad_bytes_point_inside_the_message() {
+        // Found by `make fuzz` (cef target): the offset used to count in the
+        // longer lossy text and fell past the end of the message.
+        let mut raw = b"CEF:0|security|threatmanager|1.fully stopped|10|moo=this\\|has an escaped".to_vec();
+        raw.extend_from_slice(&[0xfa; 18]);
+        raw.extend_from_slice(b" pipe");
+        let receipt = Receipt { received_at: Utc::now(), source_addr: None, listener: None };
+        let e = cef::decode(&raw, &receipt).err();
+        assert!(e.as_ref().is_some_and(|e| e.offset <= raw.len()), "{e:?}");
     }
 }
