@@ -23,7 +23,18 @@ exec "$repo/scripts/with-desktop-session.sh" bash -c '
   "$1" & app=$!
   trap "kill $app 2>/dev/null" EXIT INT TERM
   "$2/scripts/send-samples.sh" 127.0.0.1 "$3"
-  sleep 1   # let the last sample render before the picture
-  import -window root "$4" && echo "screenshot: $4"
+  # The first frames can take seconds on a cold machine: keep taking
+  # pictures until two in a row, a second apart, agree and show more than a
+  # blank background.
+  prev="$4.prev.png"
+  for _ in $(seq 1 30); do
+    sleep 1
+    import -window root "$4"
+    if [ -f "$prev" ] && [ "$(convert "$4" -format %k info:)" -gt 50 ] &&
+       [ "$(compare -metric AE "$4" "$prev" null: 2>&1)" = 0 ]; then break; fi
+    cp "$4" "$prev"
+  done
+  rm -f "$prev"
+  echo "screenshot: $4"
   wait $app
 ' run "$bin" "$repo" "$port" "$shot"
