@@ -17,9 +17,14 @@ fn util_linux_logger_in_every_mode() -> anyhow::Result<()> {
     let serve = Serve::start(dir.path())?;
     let (udp, tcp) = (serve.udp.port().to_string(), serve.tcp.port().to_string());
     let host = ["-n", "127.0.0.1"];
-    logger(&[&host[..], &["-P", &tcp, "--rfc5424", "--octet-count", "-T", "-t", "gw", "tcp octet-counted 5424"]].concat())?;
+    logger(
+        &[&host[..], &["-P", &tcp, "--rfc5424", "--octet-count", "-T", "-t", "gw", "tcp octet-counted 5424"]]
+            .concat(),
+    )?;
     logger(&[&host[..], &["-P", &tcp, "--rfc5424", "-T", "-t", "gw", "tcp lf-framed 5424"]].concat())?;
-    logger(&[&host[..], &["-P", &udp, "--rfc5424", "-d", "-t", "gw", "-p", "auth.crit", "udp 5424"]].concat())?;
+    logger(
+        &[&host[..], &["-P", &udp, "--rfc5424", "-d", "-t", "gw", "-p", "auth.crit", "udp 5424"]].concat(),
+    )?;
     logger(&[&host[..], &["-P", &udp, "--rfc3164", "-d", "-t", "pump-gw", "udp bsd"]].concat())?;
     logger(&[&host[..], &["-P", &tcp, "--rfc3164", "-T", "-t", "pump-gw", "tcp bsd"]].concat())?;
 
@@ -33,7 +38,11 @@ fn util_linux_logger_in_every_mode() -> anyhow::Result<()> {
         ("tcp bsd", "rfc3164", "pump-gw"),
     ] {
         let a = find(name);
-        assert_eq!((a["format"].as_str(), a["product"].as_str()), (Some(format), Some(product)), "{name}: {a}");
+        assert_eq!(
+            (a["format"].as_str(), a["product"].as_str()),
+            (Some(format), Some(product)),
+            "{name}: {a}"
+        );
         assert!(a["event_time"].is_string(), "{name}: logger always stamps the time");
     }
     assert_eq!(find("udp 5424")["severity_label"], "high", "auth.crit is syslog severity 2");
