@@ -49,6 +49,7 @@ fn handle(
     peer: SocketAddr,
 ) {
     if datagram.len() > config.max_message_bytes {
+        // The buffer holds one byte over the limit: the datagram was at least this long.
         listener.oversize(datagram.len(), peer, config.max_message_bytes);
         return;
     }

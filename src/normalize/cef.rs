@@ -17,7 +17,9 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, FixedOffset};
 
-use super::{first_of, first_parsed, locate, time, truncate_chars, Decoded, Receipt, NAME_MAX_CHARS};
+use super::{
+    decode_embedded, first_of, first_parsed, time, truncate_chars, Decoded, Receipt, NAME_MAX_CHARS,
+};
 use crate::codec::cef::{self, CefRecord};
 use crate::codec::ParseError;
 use crate::model::{Alert, Format, RawMessage, Severity};
@@ -28,17 +30,7 @@ const UNKNOWN_SEVERITY: u8 = 5;
 /// Decodes a message holding one CEF record: bare, in an RFC 5424 envelope,
 /// or after any prefix (such as an RFC 3164 header).
 pub fn decode(raw: &[u8], receipt: &Receipt) -> Result<Decoded<CefRecord>, ParseError> {
-    let found = locate(raw, Format::Cef, cef::find)?;
-    let record = cef::parse(&found.text).map_err(|e| found.place(raw, e))?;
-    let envelope = found.syslog.as_ref();
-    let alert = from_cef(
-        &record,
-        raw,
-        receipt,
-        envelope.and_then(|m| m.timestamp),
-        envelope.and_then(|m| m.hostname.as_deref()),
-    );
-    Ok(Decoded { syslog: found.syslog, record, alert })
+    decode_embedded(raw, receipt, Format::Cef, cef::find, cef::parse, from_cef)
 }
 
 /// A CEF record as an alert; `envelope_time` and `envelope_host` come from

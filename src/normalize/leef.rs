@@ -15,7 +15,9 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, FixedOffset};
 
-use super::{first_of, first_parsed, locate, time, truncate_chars, Decoded, Receipt, NAME_MAX_CHARS};
+use super::{
+    decode_embedded, first_of, first_parsed, time, truncate_chars, Decoded, Receipt, NAME_MAX_CHARS,
+};
 use crate::codec::leef::{self, LeefRecord};
 use crate::codec::ParseError;
 use crate::model::{Alert, Format, RawMessage, Severity};
@@ -29,17 +31,7 @@ const DEFAULT_TIME_FORMAT: &str = "MMM dd yyyy HH:mm:ss";
 /// Decodes a message holding one LEEF record: bare, in an RFC 5424
 /// envelope, or after any prefix (such as an RFC 3164 header).
 pub fn decode(raw: &[u8], receipt: &Receipt) -> Result<Decoded<LeefRecord>, ParseError> {
-    let found = locate(raw, Format::Leef, leef::find)?;
-    let record = leef::parse(&found.text).map_err(|e| found.place(raw, e))?;
-    let envelope = found.syslog.as_ref();
-    let alert = from_leef(
-        &record,
-        raw,
-        receipt,
-        envelope.and_then(|m| m.timestamp),
-        envelope.and_then(|m| m.hostname.as_deref()),
-    );
-    Ok(Decoded { syslog: found.syslog, record, alert })
+    decode_embedded(raw, receipt, Format::Leef, leef::find, leef::parse, from_leef)
 }
 
 /// A LEEF record as an alert; `envelope_time` and `envelope_host` come from

@@ -72,6 +72,35 @@ pub struct Decoded<R> {
     pub alert: Alert,
 }
 
+/// Maps a record found inside a message to an alert, given the envelope's
+/// time and host (used where the record does not say).
+pub(crate) type EmbeddedToAlert<R> =
+    fn(&R, &[u8], &Receipt, Option<DateTime<FixedOffset>>, Option<&str>) -> Alert;
+
+/// Decodes a record of `format` held in a message (bare, in an RFC 5424
+/// envelope, or after any prefix) and maps it with `to_alert`, which gets the
+/// envelope's time and host for what the record does not say.
+pub(crate) fn decode_embedded<R>(
+    raw: &[u8],
+    receipt: &Receipt,
+    format: Format,
+    find: fn(&[u8]) -> Option<usize>,
+    parse: fn(&str) -> Result<R, ParseError>,
+    to_alert: EmbeddedToAlert<R>,
+) -> Result<Decoded<R>, ParseError> {
+    let found = locate(raw, format, find)?;
+    let record = parse(&found.text).map_err(|e| found.place(raw, e))?;
+    let envelope = found.syslog.as_ref();
+    let alert = to_alert(
+        &record,
+        raw,
+        receipt,
+        envelope.and_then(|m| m.timestamp),
+        envelope.and_then(|m| m.hostname.as_deref()),
+    );
+    Ok(Decoded { syslog: found.syslog, record, alert })
+}
+
 /// A record's text inside a message, and where in the message it starts.
 pub(crate) struct Located {
     pub syslog: Option<rfc5424::SyslogMessage>,
