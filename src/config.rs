@@ -35,6 +35,9 @@ pub struct ConfigFile {
     pub data_dir: Option<PathBuf>,
     pub listen: Option<Vec<ListenUrl>>,
     pub max_message_bytes: Option<usize>,
+    pub max_connections: Option<usize>,
+    /// Seconds; 0 keeps idle connections open for ever.
+    pub idle_timeout_secs: Option<u64>,
     pub queue_capacity: Option<usize>,
 }
 
@@ -72,6 +75,12 @@ impl ConsoleConfig {
         if let Some(m) = file.max_message_bytes {
             self.ingest.max_message_bytes = m;
         }
+        if let Some(m) = file.max_connections {
+            self.ingest.max_connections = m;
+        }
+        if let Some(s) = file.idle_timeout_secs {
+            self.ingest.idle_timeout = (s > 0).then(|| std::time::Duration::from_secs(s));
+        }
         if let Some(q) = file.queue_capacity {
             self.queue_capacity = q;
         }
@@ -98,6 +107,9 @@ impl ConsoleConfig {
         if self.ingest.max_message_bytes < 480 {
             // RFC 5426 and 6587: receivers must accept at least 480 octets.
             return Err(ConfigError::Invalid("max_message_bytes must be at least 480".into()));
+        }
+        if self.ingest.max_connections == 0 {
+            return Err(ConfigError::Invalid("max_connections must be at least 1".into()));
         }
         if self.queue_capacity == 0 {
             return Err(ConfigError::Invalid("queue_capacity must be at least 1".into()));

@@ -92,6 +92,8 @@ pub struct ListenerCounters {
     pub dropped: u64,
     #[ts(type = "number")]
     pub connections: u64,
+    #[ts(type = "number")]
+    pub refused: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -165,6 +167,7 @@ impl From<ListenerStatus> for ListenerView {
                 oversize: c.oversize,
                 dropped: c.dropped,
                 connections: c.connections,
+                refused: c.refused,
             },
         }
     }

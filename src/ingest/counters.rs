@@ -12,6 +12,7 @@ pub struct Counters {
     oversize: AtomicU64,
     dropped: AtomicU64,
     connections: AtomicU64,
+    refused: AtomicU64,
 }
 
 /// The counters at one moment.
@@ -25,6 +26,8 @@ pub struct CounterSnapshot {
     pub dropped: u64,
     /// Connections open now (TCP).
     pub connections: u64,
+    /// Connections refused because `max_connections` were open (TCP).
+    pub refused: u64,
 }
 
 impl Counters {
@@ -47,6 +50,10 @@ impl Counters {
     pub(super) fn connection_opened(&self) {
         self.connections.fetch_add(1, Ordering::Relaxed);
     }
+    /// Counts a refused connection and returns how many there have been.
+    pub(super) fn refused(&self) -> u64 {
+        self.refused.fetch_add(1, Ordering::Relaxed) + 1
+    }
     pub(super) fn connection_closed(&self) {
         self.connections.fetch_sub(1, Ordering::Relaxed);
     }
@@ -59,6 +66,7 @@ impl Counters {
             oversize: self.oversize.load(Ordering::Relaxed),
             dropped: self.dropped.load(Ordering::Relaxed),
             connections: self.connections.load(Ordering::Relaxed),
+            refused: self.refused.load(Ordering::Relaxed),
         }
     }
 }

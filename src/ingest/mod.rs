@@ -30,11 +30,20 @@ use crate::normalize::{self, Receipt};
 pub struct IngestConfig {
     /// Longest message accepted, in bytes; longer ones are counted as oversize.
     pub max_message_bytes: usize,
+    /// Most TCP connections open at once per listener; more are refused and counted.
+    pub max_connections: usize,
+    /// A TCP connection that sends nothing for this long is closed (the
+    /// sender reconnects when it has something to say); `None` never closes.
+    pub idle_timeout: Option<std::time::Duration>,
 }
 
 impl Default for IngestConfig {
     fn default() -> Self {
-        Self { max_message_bytes: 64 * 1024 }
+        Self {
+            max_message_bytes: 64 * 1024,
+            max_connections: 1024,
+            idle_timeout: Some(std::time::Duration::from_secs(600)),
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -28,6 +28,7 @@ pub(super) async fn bind(
     let socket = TcpListener::bind(listener.url().addr).await?;
     let bound = socket.local_addr()?;
     let conn_tasks = tasks.clone();
+    let slots = Arc::new(Semaphore::new(config.max_connections));
     tasks.spawn(async move {
         loop {
             let accepted = tokio::select! {
@@ -36,7 +37,17 @@ pub(super) async fn bind(
             };
             match accepted {
                 Ok((stream, peer)) => {
+                    let Ok(slot) = slots.clone().try_acquire_owned() else {
+                        // Closing at once tells the sender to come back later.
+                        drop(stream);
+                        let n = listener.counters().refused();
+                        if n == 1 || n.is_power_of_two() {
+                            tracing::warn!(listener = %listener.url(), peer = %peer, refused = n, max = config.max_connections, "Connection limit reached: connection refused.");
+                        }
+                        continue;
+                    };
                     conn_tasks.spawn(connection(
+                        slot,
                         listener.clone(),
                         config.clone(),
                         tx.clone(),
@@ -58,6 +69,7 @@ pub(super) async fn bind(
 }
 
 async fn connection(
+    _slot: OwnedSemaphorePermit,
     listener: Arc<Listener>,
     config: IngestConfig,
     tx: mpsc::Sender<Ingested>,
@@ -70,7 +82,13 @@ async fn connection(
     let mut frames = FramedRead::new(stream, SyslogFramer::new(config.max_message_bytes));
     loop {
         let next = tokio::select! {
-            f = frames.next() => f,
+            f = next_or_idle(&mut frames, config.idle_timeout) => match f {
+                Ok(f) => f,
+                Err(idle) => {
+                    tracing::debug!(listener = %listener.url(), peer = %peer, idle_s = idle.as_secs(), "Idle connection closed.");
+                    break;
+                }
+            },
             () = shutdown.cancelled() => {
                 // Take in what is already on its way, then stop.
                 while let Ok(Some(f)) = tokio::time::timeout(DRAIN_GRACE, frames.next()).await {
@@ -92,6 +110,17 @@ async fn connection(
     }
     listener.counters().connection_closed();
     tracing::debug!(listener = %listener.url(), peer = %peer, "Connection closed.");
+}
+
+/// The next frame, or `Err(limit)` when none came within the idle limit.
+async fn next_or_idle(
+    frames: &mut FramedRead<TcpStream, SyslogFramer>,
+    idle: Option<Duration>,
+) -> Result<Option<std::io::Result<Frame>>, Duration> {
+    match idle {
+        Some(limit) => tokio::time::timeout(limit, frames.next()).await.map_err(|_| limit),
+        None => Ok(frames.next().await),
+    }
 }
 
 /// Handles one framing result; `false` when the connection should end.

@@ -157,3 +157,72 @@ fn every_syslog_dialect_is_taken_in_and_says_which_it_was() -> anyhow::Result<()
     serve.stop()?;
     Ok(())
 }
+
+/// Reads until the console closes the connection, or fails after ten seconds.
+fn wait_closed_by_console(c: &mut TcpStream) -> anyhow::Result<()> {
+    c.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+    let mut buf = [0u8; 16];
+    match std::io::Read::read(c, &mut buf) {
+        Ok(0) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => Ok(()),
+        other => anyhow::bail!("connection still open: {other:?}"),
+    }
+}
+
+#[test]
+fn connections_over_the_limit_are_refused_and_counted() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "max_connections = 2\nidle_timeout_secs = 0\n")?;
+    let data = dir.path().join("data");
+    let serve = Serve::start_with(&data, &["--config", config.to_str().unwrap_or("")])?;
+    let mut first = TcpStream::connect(serve.tcp)?;
+    let mut second = TcpStream::connect(serve.tcp)?;
+    first.write_all(b"<14>1 - h a - - - from the first\n")?;
+    second.write_all(b"<14>1 - h a - - - from the second\n")?;
+    // Both are served (their messages are stored) before the third knocks.
+    wait_for_alerts(&data, 10, |a| a.len() == 2)?;
+    let mut third = TcpStream::connect(serve.tcp)?;
+    wait_closed_by_console(&mut third)?;
+    // A slot frees up when a connection ends: once the console has seen the
+    // first one close, a new connection is kept open rather than closed.
+    drop(first);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut again = loop {
+        let mut c = TcpStream::connect(serve.tcp)?;
+        c.set_read_timeout(Some(std::time::Duration::from_millis(300)))?;
+        let mut buf = [0u8; 1];
+        match std::io::Read::read(&mut c, &mut buf) {
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                break c
+            }
+            _ if std::time::Instant::now() > deadline => anyhow::bail!("no slot freed up"),
+            _ => {}
+        }
+    };
+    again.write_all(b"<14>1 - h a - - - after a slot freed\n")?;
+    drop(again);
+    wait_for_alerts(&data, 10, |a| a.iter().any(|x| x["name"] == "after a slot freed"))?;
+    drop(second);
+    let summary = serve.stop()?;
+    assert!(summary.contains("3 alerts,"), "serve said: {summary}");
+    assert!(!summary.contains(" 0 connections refused"), "serve said: {summary}");
+    Ok(())
+}
+
+#[test]
+fn idle_connections_are_closed_after_the_timeout() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "idle_timeout_secs = 1\n")?;
+    let data = dir.path().join("data");
+    let serve = Serve::start_with(&data, &["--config", config.to_str().unwrap_or("")])?;
+    let mut c = TcpStream::connect(serve.tcp)?;
+    c.write_all(b"<14>1 - h a - - - then silence\n")?;
+    let started = std::time::Instant::now();
+    wait_closed_by_console(&mut c)?;
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900), "closed before the idle limit");
+    assert_eq!(crate::support::names(&wait_for_alerts(&data, 10, |a| a.len() == 1)?), ["then silence"]);
+    serve.stop()?;
+    Ok(())
+}

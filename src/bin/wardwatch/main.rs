@@ -152,10 +152,11 @@ fn serve(data_dir: Option<PathBuf>, listen: Vec<ListenUrl>, config: Option<PathB
             t.rejected += l.counters.rejected;
             t.oversize += l.counters.oversize;
             t.dropped += l.counters.dropped;
+            t.refused += l.counters.refused;
         }
         println!(
-            "stopped: {} alerts, {} rejected, {} oversize, {} dropped this run",
-            t.parsed, t.rejected, t.oversize, t.dropped
+            "stopped: {} alerts, {} rejected, {} oversize, {} dropped, {} connections refused this run",
+            t.parsed, t.rejected, t.oversize, t.dropped, t.refused
         );
         Ok(())
     })

@@ -17,7 +17,7 @@ describe('ListenerPanel', () => {
     fakeBackend({
       listener_status: () => [
         listener({
-          counters: { received: 1200, parsed: 1190, rejected: 7, oversize: 3, dropped: 0, connections: 2 },
+          counters: { received: 1200, parsed: 1190, rejected: 7, oversize: 3, dropped: 0, connections: 2, refused: 4 },
         }),
         listener({ url: 'tcp://127.0.0.1:6514', boundAddr: null, state: 'failed', error: 'address already in use' }),
       ],
@@ -35,6 +35,8 @@ describe('ListenerPanel', () => {
     expect(counter(udp!, 'rejected')).toBe('7');
     expect(counter(udp!, 'oversize')).toBe('3');
     expect(counter(udp!, 'dropped')).toBe('0');
+    expect(counter(udp!, 'refused')).toBe('4');
+    expect(udp!.querySelector('[data-counter=refused]')?.classList.contains('loss')).toBe(true);
     expect(udp!.querySelector('[data-counter=rejected]')?.classList.contains('loss')).toBe(true);
     expect(udp!.querySelector('[data-counter=dropped]')?.classList.contains('loss')).toBe(false);
 
