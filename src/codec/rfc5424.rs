@@ -379,9 +379,13 @@ impl<'a> Parser<'a> {
                         }
                     }
                 }
-                Some(b) => {
-                    value.push(b);
-                    self.pos += 1;
+                Some(_) => {
+                    // Copy the run up to the next byte that needs a decision at once.
+                    let rest = &self.input[self.pos..];
+                    let run =
+                        rest.iter().position(|b| matches!(b, b'"' | b'\\' | b']')).unwrap_or(rest.len());
+                    value.extend_from_slice(&rest[..run]);
+                    self.pos += run;
                 }
             }
         }
