@@ -16,7 +16,7 @@ pub struct Counters {
 }
 
 /// The counters at one moment.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct CounterSnapshot {
     pub received: u64,
     pub parsed: u64,

@@ -71,7 +71,7 @@ pub enum Ingested {
 }
 
 /// A listener's life, as shown to people.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ListenerState {
     Starting,
@@ -81,7 +81,7 @@ pub enum ListenerState {
 }
 
 /// A listener's state and counters at one moment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ListenerStatus {
     pub url: String,
     pub bound_addr: Option<SocketAddr>,

@@ -226,3 +226,53 @@ fn idle_connections_are_closed_after_the_timeout() -> anyhow::Result<()> {
     serve.stop()?;
     Ok(())
 }
+
+#[test]
+fn status_shows_live_counters_and_then_a_clean_stop() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let serve = Serve::start(dir.path())?;
+    let dir_arg = dir.path().to_str().unwrap_or("");
+    let sock = UdpSocket::bind("127.0.0.1:0")?;
+    sock.send_to(b"<14>1 - h a - - - counted", serve.udp)?;
+    sock.send_to(b"<192>1 - - - - - - rejected", serve.udp)?;
+    let status = |json: bool| -> anyhow::Result<String> {
+        let mut args = vec!["status", "--data-dir", dir_arg];
+        if json {
+            args.push("--json");
+        }
+        let out = crate::support::run(&args, None)?;
+        anyhow::ensure!(out.status.success(), "status failed: {}", String::from_utf8_lossy(&out.stderr));
+        Ok(String::from_utf8(out.stdout)?)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let v: serde_json::Value = loop {
+        let v: serde_json::Value =
+            serde_json::from_str(&status(true).unwrap_or_default()).unwrap_or_default();
+        let udp = v["status"]["listeners"]
+            .as_array()
+            .and_then(|l| l.iter().find(|l| l["url"] == "udp://127.0.0.1:0"))
+            .cloned();
+        if udp.as_ref().is_some_and(|u| u["counters"]["received"] == 2 && v["stored"]["rejected"] == 1)
+            || std::time::Instant::now() > deadline
+        {
+            break v;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(v["live"], true, "{v}");
+    assert_eq!(v["stored"], serde_json::json!({"alerts": 1, "rejected": 1}), "{v}");
+    let udp = v["status"]["listeners"]
+        .as_array()
+        .and_then(|l| l.iter().find(|l| l["url"] == "udp://127.0.0.1:0"))
+        .cloned();
+    assert_eq!(
+        udp.map(|u| (u["counters"]["parsed"].clone(), u["counters"]["rejected"].clone())),
+        Some((1.into(), 1.into()))
+    );
+    assert!(status(false)?.starts_with("Console: running (pid "));
+    serve.stop()?;
+    let text = status(false)?;
+    assert!(text.starts_with("Console: stopped cleanly at "), "{text}");
+    assert!(text.contains("Stored:  1 alerts, 1 rejected messages kept raw"), "{text}");
+    Ok(())
+}

@@ -43,6 +43,14 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Show a console's listeners and counters, and what is stored.
+    Status {
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// One JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// List stored alerts, newest first.
     Alerts {
         #[arg(long)]
@@ -90,10 +98,20 @@ enum ParseFormat {
 }
 
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    match run(Cli::parse()) {
+        // `wardwatch alerts | head` closing the pipe early is not an error.
+        Err(e) if e.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe) => {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { data_dir, listen, config } => serve(data_dir, listen, config),
         Command::Alerts { data_dir, json, limit } => alerts(&data_dir, json, limit),
+        Command::Status { data_dir, json } => status(&data_dir, json),
         Command::Parse { format, jsonl } => parse(format, jsonl),
         Command::Bench { seconds } => {
             bench::run(seconds);
@@ -143,9 +161,31 @@ fn serve(data_dir: Option<PathBuf>, listen: Vec<ListenUrl>, config: Option<PathB
             console.shutdown().await;
             bail!("{failed} listener(s) could not start");
         }
-        wait_for_signal().await?;
+        let started_at = chrono::Utc::now();
+        let snapshot = |running: bool| wardwatch::status::ServeStatus {
+            pid: std::process::id(),
+            started_at,
+            updated_at: chrono::Utc::now(),
+            running,
+            listeners: console.listeners(),
+        };
+        let write_status = |running: bool| {
+            if let Err(e) = wardwatch::status::write(console.data_dir(), &snapshot(running)) {
+                tracing::warn!(error = %e, "Status file not written.");
+            }
+        };
+        let signal = wait_for_signal();
+        tokio::pin!(signal);
+        loop {
+            write_status(true);
+            tokio::select! {
+                r = &mut signal => { r?; break; }
+                () = tokio::time::sleep(wardwatch::status::INTERVAL) => {}
+            }
+        }
         tracing::info!("Stopping: storing what was received.");
         console.shutdown().await;
+        write_status(false);
         let mut t = wardwatch::ingest::CounterSnapshot::default();
         for l in console.listeners() {
             t.parsed += l.counters.parsed;
@@ -169,6 +209,63 @@ async fn wait_for_signal() -> anyhow::Result<()> {
     tokio::select! {
         _ = term.recv() => {}
         _ = int.recv() => {}
+    }
+    Ok(())
+}
+
+fn status(data_dir: &std::path::Path, json: bool) -> anyhow::Result<()> {
+    let s = wardwatch::status::read(data_dir)?;
+    let live = s.is_live(chrono::Utc::now());
+    let (alerts, rejected) = Store::open_read_only(data_dir)?.counts()?;
+    let mut out = io::stdout().lock();
+    if json {
+        let v = json!({"live": live, "status": s, "stored": {"alerts": alerts, "rejected": rejected}});
+        writeln!(out, "{v}")?;
+        return Ok(());
+    }
+    let state = match (live, s.running) {
+        (true, _) => {
+            format!("running (pid {}), since {}", s.pid, s.started_at.format("%Y-%m-%d %H:%M:%S UTC"))
+        }
+        (false, false) => format!("stopped cleanly at {}", s.updated_at.format("%Y-%m-%d %H:%M:%S UTC")),
+        (false, true) => format!(
+            "not running: last heard of at {} and it did not stop cleanly",
+            s.updated_at.format("%Y-%m-%d %H:%M:%S UTC")
+        ),
+    };
+    writeln!(out, "Console: {state}")?;
+    writeln!(out, "Stored:  {alerts} alerts, {rejected} rejected messages kept raw")?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:<26} {:<10} {:>9} {:>9} {:>9} {:>9} {:>8} {:>6} {:>8}",
+        "LISTENER", "STATE", "RECEIVED", "PARSED", "REJECTED", "OVERSIZE", "DROPPED", "CONNS", "REFUSED"
+    )?;
+    for l in &s.listeners {
+        let c = l.counters;
+        let state = serde_json::to_value(l.state)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "{:<26} {:<10} {:>9} {:>9} {:>9} {:>9} {:>8} {:>6} {:>8}",
+            match (l.url.split_once("://"), l.bound_addr) {
+                (Some((scheme, _)), Some(bound)) => format!("{scheme}://{bound}"),
+                _ => l.url.clone(),
+            },
+            state,
+            c.received,
+            c.parsed,
+            c.rejected,
+            c.oversize,
+            c.dropped,
+            c.connections,
+            c.refused
+        )?;
+        if let Some(e) = &l.error {
+            writeln!(out, "    error: {e}")?;
+        }
     }
     Ok(())
 }
