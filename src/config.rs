@@ -141,7 +141,7 @@ mod tests {
         let c = ConsoleConfig::new("/d");
         let urls: Vec<String> = c.listen.iter().map(ToString::to_string).collect();
         assert_eq!(urls, DEFAULT_LISTEN);
-        assert!(c.listen.iter().all(|u| u.addr.ip().is_loopback()));
+        assert!(c.listen.iter().all(|u| u.addr().is_some_and(|a| a.ip().is_loopback())));
     }
 
     #[test]

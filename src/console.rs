@@ -64,8 +64,9 @@ impl Console {
         let tasks = TaskTracker::new();
         let mut listeners = Vec::with_capacity(config.listen.len());
         for url in &config.listen {
-            listeners
-                .push(ingest::spawn(*url, config.ingest.clone(), tx.clone(), shutdown.clone(), &tasks).await);
+            listeners.push(
+                ingest::spawn(url.clone(), config.ingest.clone(), tx.clone(), shutdown.clone(), &tasks).await,
+            );
         }
         // From here on only the listeners hold senders: when they have all
         // stopped, the writer sees the channel close and finishes.

@@ -6,7 +6,11 @@
 //! it could not queue. Every frame is accounted for in [`Counters`].
 
 mod counters;
+mod eve_file;
+mod http;
+mod mllp;
 mod tcp;
+mod tls;
 mod udp;
 mod url;
 
@@ -20,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use counters::{CounterSnapshot, Counters};
-pub use url::{ListenUrl, ListenUrlError, Transport};
+pub use url::{Endpoint, ListenUrl, ListenUrlError, Transport};
 
 use crate::model::{Alert, Format, RawMessage};
 use crate::normalize::{self, Receipt};
@@ -118,8 +122,8 @@ impl Listener {
         }
     }
 
-    pub fn url(&self) -> ListenUrl {
-        self.url
+    pub fn url(&self) -> &ListenUrl {
+        &self.url
     }
 
     pub fn counters(&self) -> &Counters {
@@ -206,20 +210,30 @@ pub async fn spawn(
     shutdown: CancellationToken,
     tasks: &TaskTracker,
 ) -> Arc<Listener> {
-    let listener = Arc::new(Listener::new(url));
+    let listener = Arc::new(Listener::new(url.clone()));
+    let l = listener.clone();
     let result = match url.transport {
-        Transport::Udp => udp::bind(listener.clone(), config, tx, shutdown, tasks).await,
-        Transport::Tcp => tcp::bind(listener.clone(), config, tx, shutdown, tasks).await,
+        Transport::Udp => udp::bind(l, config, tx, shutdown, tasks).await.map(Some),
+        Transport::Tcp => tcp::bind(l, config, tx, shutdown, tasks).await.map(Some),
+        Transport::Tls => tls::bind(l, config, tx, shutdown, tasks).await.map(Some),
+        Transport::Http | Transport::Https => http::bind(l, config, tx, shutdown, tasks).await.map(Some),
+        Transport::Mllp => mllp::bind(l, config, tx, shutdown, tasks).await.map(Some),
+        Transport::EveFile => eve_file::start(l, config, tx, shutdown, tasks).await.map(|()| None),
     };
     match result {
         Ok(bound) => {
-            tracing::info!(listener = %url, bound = %bound, "Listening.");
-            listener.set(ListenerState::Listening, Some(bound), None);
+            tracing::info!(listener = %url, bound = ?bound, "Listening.");
+            listener.set(ListenerState::Listening, bound, None);
         }
         Err(e) => {
             tracing::error!(listener = %url, error = %e, "Listener could not start.");
-            listener.set(ListenerState::Failed, None, Some(format!("could not bind {}: {e}", url.addr)));
+            listener.set(ListenerState::Failed, None, Some(format!("could not start {url}: {e}")));
         }
     }
     listener
+}
+
+/// The error for a socket listener given a file (a bug in [`spawn`]'s dispatch).
+fn not_a_socket() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidInput, "this listener needs a socket address")
 }

@@ -11,7 +11,7 @@ use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{IngestConfig, Ingested, Listener, ListenerState};
+use super::{not_a_socket, IngestConfig, Ingested, Listener, ListenerState};
 use crate::codec::framing::{Frame, SyslogFramer};
 
 /// After shutdown is asked for, how long a connection may still deliver what
@@ -25,7 +25,7 @@ pub(super) async fn bind(
     shutdown: CancellationToken,
     tasks: &TaskTracker,
 ) -> std::io::Result<SocketAddr> {
-    let socket = TcpListener::bind(listener.url().addr).await?;
+    let socket = TcpListener::bind(listener.url().addr().ok_or_else(not_a_socket)?).await?;
     let bound = socket.local_addr()?;
     let conn_tasks = tasks.clone();
     let slots = Arc::new(Semaphore::new(config.max_connections));

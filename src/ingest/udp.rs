@@ -8,7 +8,7 @@ use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{IngestConfig, Ingested, Listener, ListenerState};
+use super::{not_a_socket, IngestConfig, Ingested, Listener, ListenerState};
 
 pub(super) async fn bind(
     listener: Arc<Listener>,
@@ -17,7 +17,7 @@ pub(super) async fn bind(
     shutdown: CancellationToken,
     tasks: &TaskTracker,
 ) -> std::io::Result<SocketAddr> {
-    let socket = UdpSocket::bind(listener.url().addr).await?;
+    let socket = UdpSocket::bind(listener.url().addr().ok_or_else(not_a_socket)?).await?;
     let bound = socket.local_addr()?;
     tasks.spawn(async move {
         // One byte more than the limit tells an oversize datagram from one that fits.

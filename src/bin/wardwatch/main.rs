@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{json, Value};
 use wardwatch::codec::{eve, rfc3164, rfc5424};
 use wardwatch::config::{ConfigFile, ConsoleConfig};
-use wardwatch::ingest::ListenUrl;
+use wardwatch::ingest::{ListenUrl, ListenerState};
 use wardwatch::model::{Alert, Format};
 use wardwatch::normalize::{self, Layers, Receipt};
 use wardwatch::store::Store;
@@ -146,9 +146,10 @@ fn serve(data_dir: Option<PathBuf>, listen: Vec<ListenUrl>, config: Option<PathB
         let mut out = io::stdout().lock();
         let mut failed = 0;
         for l in console.listeners() {
-            match l.bound_addr {
-                Some(bound) => writeln!(out, "listening {} on {bound}", l.url)?,
-                None => {
+            match (l.state, l.bound_addr) {
+                (ListenerState::Listening, Some(bound)) => writeln!(out, "listening {} on {bound}", l.url)?,
+                (ListenerState::Listening, None) => writeln!(out, "following {}", l.url)?,
+                _ => {
                     failed += 1;
                     writeln!(out, "failed {}: {}", l.url, l.error.unwrap_or_default())?
                 }

@@ -1,0 +1,23 @@
+//! RFC 5425: syslog over TLS (octet-counted frames inside a TLS stream).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::{IngestConfig, Ingested, Listener};
+
+pub(super) async fn bind(
+    listener: Arc<Listener>,
+    _config: IngestConfig,
+    _tx: mpsc::Sender<Ingested>,
+    _shutdown: CancellationToken,
+    _tasks: &TaskTracker,
+) -> std::io::Result<SocketAddr> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        format!("{}:// listeners are not built yet", listener.url().transport.scheme()),
+    ))
+}
