@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::ConsoleConfig;
-use crate::ingest::{self, Ingested, Listener, ListenerStatus};
+use crate::ingest::{self, IngestConfig, Ingested, Listener, ListenerStatus};
 use crate::model::Alert;
 use crate::store::{Store, StoreError};
 
@@ -62,10 +62,11 @@ impl Console {
         };
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
+        let ingest_config = IngestConfig { data_dir: Some(config.data_dir.clone()), ..config.ingest.clone() };
         let mut listeners = Vec::with_capacity(config.listen.len());
         for url in &config.listen {
             listeners.push(
-                ingest::spawn(url.clone(), config.ingest.clone(), tx.clone(), shutdown.clone(), &tasks).await,
+                ingest::spawn(url.clone(), ingest_config.clone(), tx.clone(), shutdown.clone(), &tasks).await,
             );
         }
         // From here on only the listeners hold senders: when they have all

@@ -39,6 +39,9 @@ pub struct IngestConfig {
     /// A TCP connection that sends nothing for this long is closed (the
     /// sender reconnects when it has something to say); `None` never closes.
     pub idle_timeout: Option<std::time::Duration>,
+    /// The console's data directory, for listeners that keep state of their
+    /// own (a followed file's position, keys); set by the console.
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for IngestConfig {
@@ -47,6 +50,7 @@ impl Default for IngestConfig {
             max_message_bytes: 64 * 1024,
             max_connections: 1024,
             idle_timeout: Some(std::time::Duration::from_secs(600)),
+            data_dir: None,
         }
     }
 }
