@@ -1,4 +1,5 @@
-//! RFC 5424 syslog messages, strictly by the RFC's ABNF (section 6).
+//! RFC 5424 syslog messages, strictly by the RFC's ABNF (section 6), or
+//! leniently as real devices write them ([`parse_lenient`]).
 //!
 //! `<PRI>VERSION SP TIMESTAMP SP HOSTNAME SP APP-NAME SP PROCID SP MSGID SP
 //! STRUCTURED-DATA [SP MSG]`, with the RFC's length limits on each header
@@ -67,14 +68,44 @@ fn serialize_sd<S: Serializer>(sd: &[SdElement], s: S) -> Result<S::Ok, S::Error
     map.end()
 }
 
-/// Decodes one message (one frame: no trailing delimiter).
+/// Decodes one message (one frame: no trailing delimiter) by the RFC's
+/// grammar: this is what conformance means.
 pub fn parse(input: &[u8]) -> Result<SyslogMessage, ParseError> {
-    Parser { input, pos: 0 }.message()
+    Parser { input, pos: 0, lenient: None }.message()
+}
+
+/// A message read leniently, with how it departs from the RFC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lenient {
+    pub message: SyslogMessage,
+    /// One plain sentence per departure, in the order met; empty when the
+    /// message is strictly valid.
+    pub deviations: Vec<String>,
+}
+
+/// Decodes one message the way real senders write RFC 5424: it must still
+/// start `<PRI>VERSION`, but it may have
+/// - more than one space between header fields (one vendor sends two after
+///   the version), or end after any header field (the rest are nil);
+/// - a timestamp with a lower-case `t`/`z`, more than six fraction digits
+///   (cut to nanoseconds), an offset without a colon, or no offset (read as UTC);
+/// - header fields longer than the RFC allows, or with non-ASCII bytes;
+/// - no structured-data field, or one that does not parse, or a repeated
+///   SD-ID: what follows the header is then kept as the message, nothing dropped.
+///
+/// A strictly valid message gives the same [`SyslogMessage`] as [`parse`]
+/// with no deviations.
+pub fn parse_lenient(input: &[u8]) -> Result<Lenient, ParseError> {
+    let mut p = Parser { input, pos: 0, lenient: Some(Vec::new()) };
+    let message = p.message_lenient()?;
+    Ok(Lenient { message, deviations: p.lenient.unwrap_or_default() })
 }
 
 struct Parser<'a> {
     input: &'a [u8],
     pos: usize,
+    /// `Some` when reading leniently: the departures met so far.
+    lenient: Option<Vec<String>>,
 }
 
 type Result<T, E = ParseError> = std::result::Result<T, E>;
@@ -133,6 +164,118 @@ impl<'a> Parser<'a> {
             structured_data,
             message,
         })
+    }
+
+    fn deviate(&mut self, what: impl Into<String>) {
+        if let Some(d) = &mut self.lenient {
+            d.push(what.into());
+        }
+    }
+
+    /// The spaces after a header field. Returns `false` when the message ends
+    /// there instead (the remaining fields are nil).
+    fn lenient_gap(&mut self, after: &'static str) -> Result<bool> {
+        let start = self.pos;
+        while self.peek() == Some(b' ') {
+            self.pos += 1;
+        }
+        match self.pos - start {
+            0 if self.peek().is_none() => {
+                self.deviate(format!("message ends after the {after}"));
+                Ok(false)
+            }
+            0 => Err(self.error(match after {
+                "version" => "expected a space after the version",
+                "timestamp" => "expected a space after the timestamp",
+                "hostname" => "expected a space after the hostname",
+                "app-name" => "expected a space after the app-name",
+                "procid" => "expected a space after the procid",
+                _ => "expected a space after the msgid",
+            })),
+            n => {
+                if n > 1 {
+                    self.deviate(format!("{n} spaces after the {after}"));
+                }
+                if self.peek().is_none() {
+                    self.deviate(format!("message ends after the {after}"));
+                    return Ok(false);
+                }
+                Ok(true)
+            }
+        }
+    }
+
+    fn message_lenient(&mut self) -> Result<SyslogMessage> {
+        let priority = self.priority()?;
+        let version = self.version()?;
+        let mut m = SyslogMessage {
+            priority,
+            facility: priority >> 3,
+            severity: priority & 7,
+            version,
+            timestamp: None,
+            hostname: None,
+            appname: None,
+            procid: None,
+            msgid: None,
+            structured_data: Vec::new(),
+            message: None,
+        };
+        if !self.lenient_gap("version")? {
+            return Ok(m);
+        }
+        m.timestamp = self.timestamp()?;
+        if !self.lenient_gap("timestamp")? {
+            return Ok(m);
+        }
+        m.hostname = self.header_field("hostname", 255)?;
+        if !self.lenient_gap("hostname")? {
+            return Ok(m);
+        }
+        m.appname = self.header_field("app-name", 48)?;
+        if !self.lenient_gap("app-name")? {
+            return Ok(m);
+        }
+        m.procid = self.header_field("procid", 128)?;
+        if !self.lenient_gap("procid")? {
+            return Ok(m);
+        }
+        m.msgid = self.header_field("msgid", 32)?;
+        if !self.lenient_gap("msgid")? {
+            return Ok(m);
+        }
+        let sd_start = self.pos;
+        let sd = match self.peek() {
+            Some(b'-' | b'[') => self.structured_data(),
+            _ => Err(self.error("no structured data")),
+        };
+        match sd {
+            Ok(sd) => {
+                m.structured_data = sd;
+                match self.peek() {
+                    None => {}
+                    Some(b' ') => {
+                        self.pos += 1;
+                        m.message = self.msg();
+                    }
+                    Some(_) => {
+                        self.deviate("no space between the structured data and the message");
+                        m.message = self.msg();
+                    }
+                }
+            }
+            Err(e) => {
+                // Keep everything after the header as the message: nothing is dropped.
+                self.deviate(if e.reason == "no structured data" {
+                    "no structured-data field: the rest is kept as the message".to_owned()
+                } else {
+                    format!("structured data unreadable ({}): kept in the message", e.reason)
+                });
+                self.pos = sd_start;
+                m.message = self.msg();
+            }
+        }
+        Ok(m)
     }
 
     fn priority(&mut self) -> Result<u8> {
@@ -196,7 +339,12 @@ impl<'a> Parser<'a> {
         self.expect(b'-', BAD)?;
         let day = self.fixed_digits(2, BAD)?;
         let date_end = self.pos;
-        self.expect(b'T', BAD)?;
+        if self.lenient.is_some() && self.peek() == Some(b't') {
+            self.pos += 1;
+            self.deviate("lower-case 't' in the timestamp");
+        } else {
+            self.expect(b'T', BAD)?;
+        }
         let hour = self.fixed_digits(2, BAD)?;
         self.expect(b':', BAD)?;
         let minute = self.fixed_digits(2, BAD)?;
@@ -205,22 +353,37 @@ impl<'a> Parser<'a> {
         let mut nanos = 0;
         if self.peek() == Some(b'.') {
             self.pos += 1;
-            let frac = self.digits(6);
+            let lenient = self.lenient.is_some();
+            let frac = self.digits(if lenient { usize::MAX } else { 6 });
             if frac.is_empty() || self.peek().is_some_and(|b| b.is_ascii_digit()) {
                 return Err(self.error("timestamp fraction must have 1 to 6 digits"));
             }
+            if frac.len() > 6 {
+                self.deviate(format!("{} fraction digits in the timestamp", frac.len()));
+            }
+            let frac = &frac[..frac.len().min(9)];
             nanos = number(frac) * 10u32.pow(9 - frac.len() as u32);
         }
         let time_end = self.pos;
+        let lenient = self.lenient.is_some();
         let offset_seconds = match self.peek() {
             Some(b'Z') => {
                 self.pos += 1;
                 0
             }
+            Some(b'z') if lenient => {
+                self.pos += 1;
+                self.deviate("lower-case 'z' in the timestamp");
+                0
+            }
             Some(sign @ (b'+' | b'-')) => {
                 self.pos += 1;
                 let h = self.fixed_digits(2, BAD)?;
-                self.expect(b':', BAD)?;
+                if lenient && self.peek() != Some(b':') {
+                    self.deviate("timestamp offset without a colon");
+                } else {
+                    self.expect(b':', BAD)?;
+                }
                 let m = self.fixed_digits(2, BAD)?;
                 if h > 23 || m > 59 {
                     return Err(self.error("timestamp offset is out of range"));
@@ -231,6 +394,10 @@ impl<'a> Parser<'a> {
                 } else {
                     secs
                 }
+            }
+            None | Some(b' ') if lenient => {
+                self.deviate("timestamp without an offset: read as UTC");
+                0
             }
             _ => return Err(self.error("expected a time offset ('Z' or '+hh:mm')")),
         };
@@ -274,6 +441,21 @@ impl<'a> Parser<'a> {
             return Ok(None);
         }
         let start = self.pos;
+        if self.lenient.is_some() {
+            while self.peek().is_some_and(|b| b != b' ') {
+                self.pos += 1;
+            }
+            let field = &self.input[start..self.pos];
+            if !field.iter().all(|b| (33..=126).contains(b)) {
+                self.deviate(format!("{what} has characters other than printable ASCII"));
+            }
+            if String::from_utf8_lossy(field).chars().count() > max {
+                self.deviate(format!("{what} is longer than {max} characters"));
+            }
+            if !field.is_empty() {
+                return Ok(Some(String::from_utf8_lossy(field).into_owned()));
+            }
+        }
         while self.peek().is_some_and(|b| (33..=126).contains(&b)) {
             self.pos += 1;
         }
@@ -325,7 +507,9 @@ impl<'a> Parser<'a> {
                     _ => return Err(self.error("expected ' ' or ']' in an SD-ELEMENT")),
                 }
             }
-            if elements.iter().any(|e| e.id == id) {
+            if elements.iter().any(|e| e.id == id) && self.lenient.is_some() {
+                self.deviate(format!("SD-ID {id:?} appears twice"));
+            } else if elements.iter().any(|e| e.id == id) {
                 return Err(ParseError {
                     format: Format::Rfc5424,
                     offset: start,

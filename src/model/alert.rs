@@ -95,6 +95,36 @@ impl Serialize for RawMessage {
     }
 }
 
+/// Whether a message met its format's grammar as written, or was read the
+/// lenient way real senders need, and how it departed. Serialised as
+/// `"parse_mode": "strict"`, or `"lenient"` with `"deviations": [...]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(tag = "parse_mode", content = "deviations", rename_all = "snake_case")]
+pub enum ParseMode {
+    #[default]
+    Strict,
+    /// One plain sentence per departure.
+    Lenient(Vec<String>),
+}
+
+impl ParseMode {
+    /// `Strict` when there is nothing to say, else `Lenient`.
+    pub fn from_deviations(deviations: Vec<String>) -> Self {
+        if deviations.is_empty() {
+            Self::Strict
+        } else {
+            Self::Lenient(deviations)
+        }
+    }
+
+    pub fn deviations(&self) -> &[String] {
+        match self {
+            Self::Strict => &[],
+            Self::Lenient(d) => d,
+        }
+    }
+}
+
 /// One security alert, normalized from whatever format it came in.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Alert {
@@ -109,6 +139,9 @@ pub struct Alert {
     /// The listener it came through, as its URL.
     pub listener: Option<String>,
     pub format: Format,
+    /// Strict when the message met its format's grammar; lenient otherwise.
+    #[serde(flatten)]
+    pub parse_mode: ParseMode,
     pub severity: Severity,
     pub severity_label: SeverityLabel,
     pub vendor: Option<String>,
@@ -141,6 +174,20 @@ mod tests {
         }
         assert_eq!(Format::parse("rfc 3164"), None);
         assert_eq!(Format::parse("CEF"), None);
+    }
+
+    #[test]
+    fn parse_mode_serialises_flat_with_its_deviations() {
+        #[derive(Serialize)]
+        struct Holder {
+            #[serde(flatten)]
+            mode: ParseMode,
+        }
+        let strict = serde_json::to_value(Holder { mode: ParseMode::from_deviations(Vec::new()) }).ok();
+        assert_eq!(strict, Some(serde_json::json!({"parse_mode": "strict"})));
+        let lenient =
+            serde_json::to_value(Holder { mode: ParseMode::from_deviations(vec!["x".into()]) }).ok();
+        assert_eq!(lenient, Some(serde_json::json!({"parse_mode": "lenient", "deviations": ["x"]})));
     }
 
     #[test]

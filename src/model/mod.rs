@@ -4,6 +4,6 @@ mod alert;
 mod ids;
 mod severity;
 
-pub use alert::{Alert, Format, RawMessage};
+pub use alert::{Alert, Format, ParseMode, RawMessage};
 pub use ids::AlertId;
 pub use severity::{Severity, SeverityLabel};

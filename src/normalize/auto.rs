@@ -1,16 +1,17 @@
 //! What a syslog listener does with a message whatever its sender speaks:
 //! a CEF or LEEF record inside it wins; otherwise RFC 5424 when the message
-//! is valid RFC 5424 (strict: this is what conformance means), otherwise BSD
-//! syslog read leniently (RFC 3164 accepts any line, so nearly everything is
-//! ingested). The alert's `format` records which reading applied: a message
-//! that claims RFC 5424 but breaks its grammar is ingested as `rfc3164`.
+//! is valid RFC 5424 (strict: this is what conformance means), then RFC 5424
+//! read leniently when it starts `<PRI>VERSION` (the alert's `parse_mode` is
+//! then `lenient`, with its deviations), otherwise BSD syslog read leniently
+//! (RFC 3164 accepts any line, so nearly everything is ingested). The alert's
+//! `format` and `parse_mode` record which reading applied.
 
 use crate::codec::cef::{self, CefRecord};
 use crate::codec::leef::{self, LeefRecord};
 use crate::codec::rfc3164::{self, BsdMessage};
 use crate::codec::rfc5424::{self, SyslogMessage};
 use crate::codec::ParseError;
-use crate::model::Alert;
+use crate::model::{Alert, ParseMode};
 
 use super::{from_rfc3164, from_rfc5424, Receipt};
 
@@ -46,15 +47,36 @@ pub fn decode_auto(raw: &[u8], receipt: &Receipt) -> Result<(Layers, Alert), Par
         }
         Err(e) => e,
     };
+    // `<PRI>VERSION` but not the RFC's grammar: what real devices send.
+    if let Ok(l) = rfc5424::parse_lenient(raw) {
+        let mut alert = from_rfc5424(&l.message, raw, receipt);
+        alert.parse_mode = ParseMode::from_deviations(l.deviations);
+        return Ok((Layers::Rfc5424(l.message), alert));
+    }
     match rfc3164::parse(raw, receipt.received_at) {
         Ok(m) => {
-            let alert = from_rfc3164(&m, raw, receipt);
+            let mut alert = from_rfc3164(&m, raw, receipt);
+            if claims_rfc5424(raw) {
+                // It claimed RFC 5424 and is not even lenient RFC 5424: say so.
+                let mut d = alert.parse_mode.deviations().to_vec();
+                d.insert(0, format!("not RFC 5424 ({strict}): read as BSD syslog"));
+                alert.parse_mode = ParseMode::Lenient(d);
+            }
             Ok((Layers::Rfc3164(m), alert))
         }
         // Neither reading works (an empty message, a priority over 191): the
         // RFC 5424 reason is the one that names what a sender should fix.
         Err(_) => Err(strict),
     }
+}
+
+/// `<PRI>` then a version digit: the sender meant RFC 5424.
+fn claims_rfc5424(raw: &[u8]) -> bool {
+    let Some(rest) = raw.strip_prefix(b"<") else { return false };
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    (1..=3).contains(&digits)
+        && rest.get(digits) == Some(&b'>')
+        && rest.get(digits + 1).is_some_and(|b| (b'1'..=b'9').contains(b))
 }
 
 #[cfg(test)]
@@ -103,6 +125,41 @@ mod tests {
         check("a line with no priority at all", Ok(Format::Rfc3164));
         // A CEF marker whose record does not parse stays a syslog message.
         check("<14>1 - h a - - - CEF:0|only|three", Ok(Format::Rfc5424));
+    }
+
+    /// The parse mode and deviations an input is read with.
+    #[track_caller]
+    fn mode(input: &str) -> (Format, ParseMode) {
+        match decode_auto(input.as_bytes(), &receipt()) {
+            Ok((_, a)) => (a.format, a.parse_mode),
+            Err(e) => panic!("{input:?} rejected: {e}"),
+        }
+    }
+
+    #[test]
+    fn the_alert_records_whether_strict_or_lenient_applied() {
+        assert_eq!(mode("<13>1 2026-11-28T15:45:20Z host gw - - - ok"), (Format::Rfc5424, ParseMode::Strict));
+        assert_eq!(
+            mode("<13>1  2026-11-28T15:45:20Z host gw - - - two spaces"),
+            (Format::Rfc5424, ParseMode::Lenient(vec!["2 spaces after the version".into()]))
+        );
+        assert_eq!(
+            mode("<34>Oct 11 22:14:15 mymachine su: 'su root' failed"),
+            (Format::Rfc3164, ParseMode::Strict)
+        );
+        assert_eq!(
+            mode("<14>python logging handler message"),
+            (Format::Rfc3164, ParseMode::Lenient(vec!["no timestamp".into(), "no hostname".into()]))
+        );
+        let (format, broken) = mode("<14>1 2024-13-01T00:00:00Z h a - - - bad month");
+        assert_eq!(format, Format::Rfc3164);
+        assert!(
+            broken
+                .deviations()
+                .first()
+                .is_some_and(|d| d.starts_with("not RFC 5424 (rfc5424: date out of range")),
+            "{broken:?}"
+        );
     }
 
     #[test]

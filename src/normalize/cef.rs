@@ -22,7 +22,7 @@ use super::{
 };
 use crate::codec::cef::{self, CefRecord};
 use crate::codec::ParseError;
-use crate::model::{Alert, Format, RawMessage, Severity};
+use crate::model::{Alert, Format, ParseMode, RawMessage, Severity};
 
 /// The severity an alert gets when its record's severity is not one CEF defines.
 const UNKNOWN_SEVERITY: u8 = 5;
@@ -61,6 +61,7 @@ pub fn from_cef(
         source_addr: receipt.source_addr,
         listener: receipt.listener.clone(),
         format: Format::Cef,
+        parse_mode: ParseMode::Strict,
         severity,
         severity_label: severity.label(),
         vendor: non_empty(&c.device_vendor),

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::Receipt;
 use crate::codec::eve::{EveAlert, EveRecord};
-use crate::model::{Alert, Format, RawMessage, Severity};
+use crate::model::{Alert, Format, ParseMode, RawMessage, Severity};
 
 const VENDOR: &str = "OISF";
 const PRODUCT: &str = "Suricata";
@@ -36,6 +36,7 @@ pub fn from_eve(e: &EveRecord, raw: &[u8], receipt: &Receipt) -> Option<Alert> {
         source_addr: receipt.source_addr,
         listener: receipt.listener.clone(),
         format: Format::Eve,
+        parse_mode: ParseMode::Strict,
         severity,
         severity_label: severity.label(),
         vendor: Some(VENDOR.to_owned()),

@@ -20,7 +20,7 @@ use super::{
 };
 use crate::codec::leef::{self, LeefRecord};
 use crate::codec::ParseError;
-use crate::model::{Alert, Format, RawMessage, Severity};
+use crate::model::{Alert, Format, ParseMode, RawMessage, Severity};
 
 /// The severity an alert gets when its record gives none it can read.
 const UNKNOWN_SEVERITY: i64 = 5;
@@ -61,6 +61,7 @@ pub fn from_leef(
         source_addr: receipt.source_addr,
         listener: receipt.listener.clone(),
         format: Format::Leef,
+        parse_mode: ParseMode::Strict,
         severity,
         severity_label: severity.label(),
         vendor: non_empty(&l.vendor),

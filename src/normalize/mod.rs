@@ -13,7 +13,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 
 pub use self::eve::from_eve;
 use crate::codec::{self, rfc5424, ParseError};
-use crate::model::{Alert, Format, RawMessage, Severity};
+use crate::model::{Alert, Format, ParseMode, RawMessage, Severity};
 
 mod rfc3164;
 
@@ -208,6 +208,7 @@ pub fn from_rfc5424(m: &rfc5424::SyslogMessage, raw: &[u8], receipt: &Receipt) -
             appname: m.appname.as_deref(),
             event_class: m.msgid.as_deref(),
             message,
+            parse_mode: ParseMode::Strict,
         },
         raw,
         receipt,
@@ -225,6 +226,7 @@ struct SyslogFields<'a> {
     /// The sender's event kind; also names an alert with no text.
     event_class: Option<&'a str>,
     message: &'a str,
+    parse_mode: ParseMode,
 }
 
 /// A syslog record as an alert: the app name is the product, the event class
@@ -239,6 +241,7 @@ fn syslog_alert(f: SyslogFields<'_>, raw: &[u8], receipt: &Receipt) -> Alert {
         source_addr: receipt.source_addr,
         listener: receipt.listener.clone(),
         format: f.format,
+        parse_mode: f.parse_mode,
         severity,
         severity_label: severity.label(),
         vendor: None,

@@ -2,7 +2,7 @@
 
 use super::{syslog_alert, Receipt, SyslogFields};
 use crate::codec::rfc3164::BsdMessage;
-use crate::model::{Alert, Format};
+use crate::model::{Alert, Format, ParseMode};
 
 /// The severity of a message without PRI: RFC 3164 4.3.3 has a relay give it
 /// PRI 13, user.notice.
@@ -12,7 +12,21 @@ const DEFAULT_SEVERITY: u8 = 13 & 7;
 /// the product, the first line of the message the name. The event class is
 /// the Cisco mnemonic without its `%` (`LINK-3-UPDOWN`, `ASA-6-302013`) when
 /// the TAG is one, else `syslog`. No PRI counts as user.notice.
+///
+/// RFC 3164 describes what senders do rather than a grammar; a message with
+/// the PRI, timestamp and hostname it describes is read as strict, one
+/// without them as lenient, saying what was missing.
 pub fn from_rfc3164(m: &BsdMessage, raw: &[u8], receipt: &Receipt) -> Alert {
+    let mut deviations = Vec::new();
+    if m.priority.is_none() {
+        deviations.push("no PRI: read as user.notice".to_owned());
+    }
+    if m.timestamp.is_none() {
+        deviations.push("no timestamp".to_owned());
+    }
+    if m.hostname.is_none() {
+        deviations.push("no hostname".to_owned());
+    }
     let mnemonic = m.appname.as_deref().and_then(|t| t.strip_prefix('%')).filter(|t| !t.is_empty());
     syslog_alert(
         SyslogFields {
@@ -23,6 +37,7 @@ pub fn from_rfc3164(m: &BsdMessage, raw: &[u8], receipt: &Receipt) -> Alert {
             appname: m.appname.as_deref(),
             event_class: mnemonic,
             message: m.message.as_deref().unwrap_or_default(),
+            parse_mode: ParseMode::from_deviations(deviations),
         },
         raw,
         receipt,

@@ -14,7 +14,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 
 use crate::ingest::{Ingested, Rejected};
-use crate::model::{Alert, AlertId, Format, RawMessage, Severity};
+use crate::model::{Alert, AlertId, Format, ParseMode, RawMessage, Severity};
 
 pub use migrations::MIGRATIONS;
 
@@ -110,8 +110,8 @@ impl Store {
                 .prepare_cached(
                     "INSERT INTO alerts (received_at_us, event_time, source_addr, listener, format, severity,
                         vendor, product, event_class, name, message, hostname, src_ip, dst_ip, src_port,
-                        dst_port, proto, raw)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                        dst_port, proto, raw, deviations)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
                 )
                 .map_err(wrap)?;
             let mut rejected_stmt = tx
@@ -143,6 +143,10 @@ impl Store {
                                 a.dst_port,
                                 a.proto,
                                 a.raw.as_bytes(),
+                                match &a.parse_mode {
+                                    ParseMode::Strict => None,
+                                    ParseMode::Lenient(d) => serde_json::to_string(d).ok(),
+                                },
                             ])
                             .map_err(wrap)?;
                         a.id = Some(AlertId(tx.last_insert_rowid()));
@@ -172,7 +176,7 @@ impl Store {
             .prepare_cached(
                 "SELECT id, received_at_us, event_time, source_addr, listener, format, severity, vendor,
                     product, event_class, name, message, hostname, src_ip, dst_ip, src_port, dst_port,
-                    proto, raw
+                    proto, raw, deviations
                  FROM alerts ORDER BY id DESC LIMIT ?1",
             )
             .map_err(|e| self.wrap(e))?;
@@ -230,7 +234,7 @@ impl Store {
             .query_row(
                 "SELECT id, received_at_us, event_time, source_addr, listener, format, severity, vendor,
                     product, event_class, name, message, hostname, src_ip, dst_ip, src_port, dst_port,
-                    proto, raw
+                    proto, raw, deviations
                  FROM alerts WHERE id = ?1",
                 [id.0],
                 |row| Ok(alert_from_row(row)),
@@ -262,6 +266,11 @@ fn alert_from_row(row: &Row<'_>) -> Result<Alert, StoreError> {
     let source_addr: Option<String> = row.get(3).map_err(get_err)?;
     let source_addr =
         source_addr.map(|s| s.parse::<SocketAddr>().map_err(|_| bad("bad source address"))).transpose()?;
+    let deviations: Option<String> = row.get(19).map_err(get_err)?;
+    let parse_mode = match deviations {
+        None => ParseMode::Strict,
+        Some(d) => ParseMode::Lenient(serde_json::from_str(&d).map_err(|_| bad("bad deviations"))?),
+    };
     Ok(Alert {
         id: Some(AlertId(id)),
         received_at: micros(row.get(1).map_err(get_err)?).ok_or_else(|| bad("bad receive time"))?,
@@ -283,6 +292,7 @@ fn alert_from_row(row: &Row<'_>) -> Result<Alert, StoreError> {
         dst_port: row.get(16).map_err(get_err)?,
         proto: row.get(17).map_err(get_err)?,
         raw: RawMessage(row.get(18).map_err(get_err)?),
+        parse_mode,
     })
 }
 

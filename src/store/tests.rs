@@ -20,7 +20,9 @@ fn alert(text: &str) -> Alert {
 fn alerts_come_back_exactly_as_stored_newest_first() -> Result<(), StoreError> {
     let dir = tempfile::tempdir().map_err(|e| StoreError::DataDir { path: "tmp".into(), source: e })?;
     let mut store = Store::open(dir.path())?;
-    let mut batch = vec![Ingested::Alert(alert("first")), Ingested::Alert(alert("second"))];
+    let mut lenient = alert("second");
+    lenient.parse_mode = ParseMode::Lenient(vec!["2 spaces after the version".into()]);
+    let mut batch = vec![Ingested::Alert(alert("first")), Ingested::Alert(lenient)];
     store.append(&mut batch)?;
     let stored: Vec<Alert> = batch
         .into_iter()
@@ -30,6 +32,7 @@ fn alerts_come_back_exactly_as_stored_newest_first() -> Result<(), StoreError> {
         })
         .collect();
     assert!(stored.iter().all(|a| a.id.is_some()), "append gives ids");
+    assert_eq!(stored[0].parse_mode, ParseMode::Strict);
 
     let read = Store::open_read_only(dir.path())?.recent_alerts(10)?;
     assert_eq!(read, vec![stored[1].clone(), stored[0].clone()]);

@@ -1,6 +1,6 @@
 use serde_json::{json, Value};
 
-use super::parse;
+use super::{parse, parse_lenient};
 
 /// Parses `input` and compares the JSON form of the result with `expected`.
 #[track_caller]
@@ -158,12 +158,98 @@ fn rejections_name_the_place() {
     check_err(b"<1>1 - - - - - -x", 15, "structured data");
 }
 
+/// Lenient reading: the message, and the departures it names.
+#[track_caller]
+fn lenient(input: &[u8], expected: Value, deviations: &[&str]) {
+    let got = parse_lenient(input);
+    assert!(parse(input).is_err(), "{input:?} is strictly valid: not a lenient case");
+    match got {
+        Ok(l) => {
+            assert_eq!(serde_json::to_value(&l.message).ok(), Some(expected), "input {input:?}");
+            assert_eq!(l.deviations, deviations, "input {input:?}");
+        }
+        Err(e) => panic!("{input:?} refused even leniently: {e}"),
+    }
+}
+
+#[test]
+fn lenient_reads_what_real_devices_send() {
+    // Two spaces after the version, as one vendor's gateways send.
+    lenient(
+        b"<134>1  2026-11-28T10:00:00Z pump-7 gw 12 ALM - occlusion",
+        json!({"priority": 134, "facility": 16, "severity": 6, "version": 1,
+               "timestamp": "2026-11-28T10:00:00Z", "hostname": "pump-7", "appname": "gw",
+               "procid": "12", "msgid": "ALM", "structured_data": null, "message": "occlusion"}),
+        &["2 spaces after the version"],
+    );
+    // The header stops early: the missing fields are nil.
+    lenient(
+        b"<14>1 2026-11-28T10:00:00.5+01:00 monitor-3 app",
+        json!({"priority": 14, "facility": 1, "severity": 6, "version": 1,
+               "timestamp": "2026-11-28T10:00:00.500+01:00", "hostname": "monitor-3", "appname": "app",
+               "procid": null, "msgid": null, "structured_data": null, "message": null}),
+        &["message ends after the app-name"],
+    );
+    // No structured-data field: the text after MSGID is the message, whole.
+    lenient(
+        b"<14>1 2026-11-28t10:00:00.1234567890 host app - - login failed for admin",
+        json!({"priority": 14, "facility": 1, "severity": 6, "version": 1,
+               "timestamp": "2026-11-28T10:00:00.123456789Z", "hostname": "host", "appname": "app",
+               "procid": null, "msgid": null, "structured_data": null, "message": "login failed for admin"}),
+        &[
+            "lower-case 't' in the timestamp",
+            "10 fraction digits in the timestamp",
+            "timestamp without an offset: read as UTC",
+            "no structured-data field: the rest is kept as the message",
+        ],
+    );
+    // Broken structured data is kept in the message, not dropped.
+    lenient(
+        b"<14>1 2026-11-28T10:00:00+0100 h\xc3\xb4te a - - [x y=\"unclosed] text",
+        json!({"priority": 14, "facility": 1, "severity": 6, "version": 1,
+               "timestamp": "2026-11-28T10:00:00+01:00", "hostname": "h\u{f4}te", "appname": "a",
+               "procid": null, "msgid": null, "structured_data": null, "message": "[x y=\"unclosed] text"}),
+        &[
+            "timestamp offset without a colon",
+            "hostname has characters other than printable ASCII",
+            "structured data unreadable (']' must be escaped as '\\]' in a PARAM-VALUE): kept in the message",
+        ],
+    );
+    lenient(
+        b"<14>1 - - - - - [a x=\"1\"][a x=\"2\"]msg",
+        json!({"priority": 14, "facility": 1, "severity": 6, "version": 1,
+               "timestamp": null, "hostname": null, "appname": null,
+               "procid": null, "msgid": null, "structured_data": {"a": {"x": "2"}}, "message": "msg"}),
+        &["SD-ID \"a\" appears twice", "no space between the structured data and the message"],
+    );
+}
+
+#[test]
+fn lenient_still_needs_pri_and_version() {
+    for bad in [
+        &b"Oct 11 22:14:15 host su: hi"[..],
+        b"<34>Oct 11 22:14:15 host su: hi",
+        b"<34>",
+        b"<300>1 - - - - - -",
+    ] {
+        assert!(parse_lenient(bad).is_err(), "{bad:?} read as RFC 5424");
+    }
+}
+
 proptest::proptest! {
     /// Whatever the bytes, the parser answers (it never panics) and an error
-    /// points inside the input.
+    /// points inside the input; a strictly valid message reads the same leniently.
     #[test]
     fn any_bytes_get_an_answer(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
-        if let Err(e) = parse(&bytes) {
+        match parse(&bytes) {
+            Err(e) => proptest::prop_assert!(e.offset <= bytes.len()),
+            Ok(m) => {
+                let l = parse_lenient(&bytes);
+                proptest::prop_assert_eq!(l.as_ref().map(|l| &l.message).ok(), Some(&m));
+                proptest::prop_assert!(l.is_ok_and(|l| l.deviations.is_empty()));
+            }
+        }
+        if let Err(e) = parse_lenient(&bytes) {
             proptest::prop_assert!(e.offset <= bytes.len());
         }
     }
@@ -181,6 +267,8 @@ proptest::proptest! {
         msg in ".{1,200}",
     ) {
         let input = format!("<{pri}>{version} 2021-06-01T12:00:00.5+02:00 {host} {app} - {msgid} [{sd_id} k=\"{value}\"] {msg}");
+        let l = parse_lenient(input.as_bytes());
+        proptest::prop_assert!(l.as_ref().is_ok_and(|l| l.deviations.is_empty()), "{:?} leniently: {:?}", input, l);
         let m = parse(input.as_bytes());
         proptest::prop_assert!(m.is_ok(), "{:?} rejected: {:?}", input, m);
         if let Ok(m) = m {
