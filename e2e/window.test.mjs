@@ -485,6 +485,31 @@ test('the console window shows real syslog alerts as they arrive', { timeout: 12
     console.log(`TCP listener shows Received ${received}`);
   });
 
+  await step('a message that cannot be read is kept and shown under "Messages not understood"', async () => {
+    const marker = `e2e-bad-${hex()}`;
+    // A priority over 191 is no syslog reading at all: the console keeps it raw.
+    const sock = dgram.createSocket('udp4');
+    await new Promise((resolve, reject) =>
+      sock.send(Buffer.from(`<999>1 - - - - - - ${marker}`), state.listenPort, '127.0.0.1', (e) => (e ? reject(e) : resolve())),
+    );
+    sock.close();
+    // The count comes with the listener panel's refresh (every 2 s).
+    await waitFor(async () => {
+      const [count] = await findAll('[data-testid="rejected-count"]');
+      return count && /^\D*[1-9]/.test(await text(count));
+    }, 'the "Messages not understood" count to be at least 1');
+    const [summary] = await findAll('[data-testid="rejected-list"] summary');
+    await wd('POST', `/element/${summary}/click`, {});
+    const row = await waitFor(async () => {
+      for (const eid of await findAll('[data-testid="rejected-row"]')) {
+        const rowText = await text(eid);
+        if (rowText.includes(marker)) return rowText;
+      }
+      return false;
+    }, `a rejected row holding ${marker}`);
+    assert.match(row, /priority is over 191/, `the reason is shown: ${row}`);
+  });
+
   await step('screenshot', async () => {
     const png = await freshScreenshot();
     assert.equal(png.subarray(1, 4).toString('latin1'), 'PNG', 'the screenshot is a PNG');

@@ -11,7 +11,7 @@ use tokio_util::task::TaskTracker;
 use crate::config::ConsoleConfig;
 use crate::ingest::{self, IngestConfig, Ingested, Listener, ListenerStatus};
 use crate::model::Alert;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, StoredRejected};
 
 /// How many alerts a slow subscriber may fall behind before it is told it lagged.
 const BUS_CAPACITY: usize = 4096;
@@ -96,6 +96,12 @@ impl Console {
     pub fn recent_alerts(&self, limit: usize) -> Result<Vec<Alert>, ConsoleError> {
         let store = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
         Ok(store.recent_alerts(limit)?)
+    }
+
+    /// The newest `limit` messages that could not be decoded, newest first.
+    pub fn recent_rejected(&self, limit: usize) -> Result<Vec<StoredRejected>, ConsoleError> {
+        let store = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(store.recent_rejected(limit)?)
     }
 
     /// Each listener's state and counters.

@@ -5,11 +5,11 @@ use tauri::ipc::Channel;
 use tauri::State;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::dto::{AlertStreamEvent, AlertView, ConsoleInfo, ListenerView};
+use crate::dto::{AlertStreamEvent, AlertView, ConsoleInfo, ListenerView, RejectedView};
 use crate::error::IpcError;
 use crate::state::AppState;
 
-/// The most alerts one `list_alerts` call returns.
+/// The most rows one `list_alerts` or `list_rejected` call returns.
 const LIST_MAX: u32 = 1000;
 
 #[tauri::command]
@@ -26,6 +26,13 @@ pub fn console_info(state: State<'_, AppState>) -> Result<ConsoleInfo, IpcError>
 pub fn list_alerts(state: State<'_, AppState>, limit: u32) -> Result<Vec<AlertView>, IpcError> {
     let alerts = state.console()?.recent_alerts(limit.min(LIST_MAX) as usize)?;
     Ok(alerts.iter().map(AlertView::from).collect())
+}
+
+/// The newest `limit` messages that could not be read, newest first.
+#[tauri::command]
+pub fn list_rejected(state: State<'_, AppState>, limit: u32) -> Result<Vec<RejectedView>, IpcError> {
+    let rejected = state.console()?.recent_rejected(limit.min(LIST_MAX) as usize)?;
+    Ok(rejected.iter().map(RejectedView::from).collect())
 }
 
 #[tauri::command]

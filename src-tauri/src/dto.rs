@@ -6,6 +6,7 @@ use serde::Serialize;
 use ts_rs::TS;
 use wardwatch::ingest::{self, ListenerStatus};
 use wardwatch::model::{self, Alert};
+use wardwatch::store::StoredRejected;
 
 /// One alert as the UI shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -32,6 +33,46 @@ pub struct AlertView {
     pub src_port: Option<u16>,
     pub dst_port: Option<u16>,
     pub proto: Option<String>,
+    /// `strict` when the message met its format's grammar, `lenient` when it
+    /// was read the way real devices write it (see `deviations`).
+    pub parse_mode: ParseMode,
+    /// How a leniently read message departed from its format, one sentence each.
+    pub deviations: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ParseMode {
+    Strict,
+    Lenient,
+}
+
+/// A message that arrived but could not be read, kept exactly as received.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RejectedView {
+    #[ts(type = "number")]
+    pub id: i64,
+    /// RFC 3339, UTC.
+    pub received_at: String,
+    pub source_addr: Option<String>,
+    pub listener: Option<String>,
+    /// The format it was tried as, when one was.
+    pub format: Option<String>,
+    /// Why it could not be read, with the byte offset where that was found.
+    pub error: String,
+    /// The bytes as text, or as hex when they are not UTF-8 (`rawEncoding`).
+    pub raw: String,
+    pub raw_encoding: RawEncoding,
+    /// How many bytes arrived.
+    pub raw_len: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum RawEncoding {
+    Utf8,
+    Hex,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
@@ -126,6 +167,33 @@ impl From<&Alert> for AlertView {
             src_port: a.src_port,
             dst_port: a.dst_port,
             proto: a.proto.clone(),
+            parse_mode: match a.parse_mode {
+                model::ParseMode::Strict => ParseMode::Strict,
+                model::ParseMode::Lenient(_) => ParseMode::Lenient,
+            },
+            deviations: a.parse_mode.deviations().to_vec(),
+        }
+    }
+}
+
+impl From<&StoredRejected> for RejectedView {
+    fn from(s: &StoredRejected) -> Self {
+        let r = &s.rejected;
+        let bytes = r.raw.as_bytes();
+        let (raw, raw_encoding) = match std::str::from_utf8(bytes) {
+            Ok(text) => (text.to_owned(), RawEncoding::Utf8),
+            Err(_) => (bytes.iter().map(|b| format!("{b:02x}")).collect(), RawEncoding::Hex),
+        };
+        Self {
+            id: s.id,
+            received_at: r.received_at.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+            source_addr: r.source_addr.map(|a| a.to_string()),
+            listener: r.listener.clone(),
+            format: r.format.map(|f| f.to_string()),
+            error: r.error.clone(),
+            raw,
+            raw_encoding,
+            raw_len: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
         }
     }
 }

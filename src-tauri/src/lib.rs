@@ -22,6 +22,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
     builder.invoke_handler(tauri::generate_handler![
         commands::console_info,
         commands::list_alerts,
+        commands::list_rejected,
         commands::listener_status,
         commands::subscribe_alerts,
     ])

@@ -77,6 +77,33 @@ fn list_alerts_returns_what_arrived_over_the_network_newest_first() -> anyhow::R
 }
 
 #[test]
+fn list_rejected_shows_what_could_not_be_read_exactly_as_it_came() -> anyhow::Result<()> {
+    let h = harness("main")?;
+    let sock = UdpSocket::bind("127.0.0.1:0")?;
+    sock.send_to(b"<999>1 - - - - - - priority too high", h.udp)?;
+    sock.send_to(b"<14>1  2026-11-28T10:00:00Z pump-7 gw - - - two spaces", h.udp)?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (rejected, alerts) = loop {
+        let r =
+            invoke(&h.window, "list_rejected", json!({"limit": 10})).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let a = invoke(&h.window, "list_alerts", json!({"limit": 10})).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let done = r.as_array().is_some_and(|r| r.len() == 1) && a.as_array().is_some_and(|a| a.len() == 1);
+        if done || Instant::now() > deadline {
+            break (r, a);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(rejected[0]["raw"], "<999>1 - - - - - - priority too high");
+    assert_eq!(rejected[0]["rawEncoding"], "utf8");
+    assert_eq!(rejected[0]["rawLen"], 36);
+    assert!(rejected[0]["error"].as_str().is_some_and(|e| e.contains("priority is over 191")), "{rejected}");
+    assert!(rejected[0]["id"].as_i64().is_some_and(|id| id > 0));
+    assert_eq!(alerts[0]["parseMode"], "lenient");
+    assert_eq!(alerts[0]["deviations"], json!(["2 spaces after the version"]));
+    Ok(())
+}
+
+#[test]
 fn listener_status_and_console_info_describe_the_running_console() -> anyhow::Result<()> {
     let h = harness("main")?;
     let listeners = invoke(&h.window, "listener_status", json!({})).map_err(|e| anyhow::anyhow!("{e}"))?;

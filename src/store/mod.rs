@@ -35,6 +35,14 @@ pub enum StoreError {
     Corrupt { id: i64, reason: String },
 }
 
+/// A rejected message as stored, with its row id.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StoredRejected {
+    pub id: i64,
+    #[serde(flatten)]
+    pub rejected: Rejected,
+}
+
 /// A connection to the store.
 pub struct Store {
     conn: Connection,
@@ -189,7 +197,7 @@ impl Store {
     }
 
     /// The newest `limit` rejected messages, newest first.
-    pub fn recent_rejected(&self, limit: usize) -> Result<Vec<Rejected>, StoreError> {
+    pub fn recent_rejected(&self, limit: usize) -> Result<Vec<StoredRejected>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -201,9 +209,9 @@ impl Store {
             .query_map([limit as i64], |row| {
                 let id: i64 = row.get(0)?;
                 let format: Option<String> = row.get(4)?;
-                Ok((
+                Ok(StoredRejected {
                     id,
-                    Rejected {
+                    rejected: Rejected {
                         received_at: micros(row.get(1)?).unwrap_or_default(),
                         source_addr: row.get::<_, Option<String>>(2)?.and_then(|s| s.parse().ok()),
                         listener: row.get(3)?,
@@ -211,10 +219,10 @@ impl Store {
                         error: row.get(5)?,
                         raw: RawMessage(row.get(6)?),
                     },
-                ))
+                })
             })
             .map_err(|e| self.wrap(e))?;
-        rows.map(|r| r.map(|(_, rej)| rej).map_err(|e| self.wrap(e))).collect()
+        rows.map(|r| r.map_err(|e| self.wrap(e))).collect()
     }
 
     /// How many alerts and rejected messages are stored.

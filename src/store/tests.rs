@@ -54,7 +54,9 @@ fn rejected_messages_are_kept_raw_with_their_error() -> Result<(), StoreError> {
         raw: RawMessage(vec![0xff, b'x', 0]),
     };
     store.append(&mut [Ingested::Rejected(rejected.clone())])?;
-    assert_eq!(store.recent_rejected(10)?, vec![rejected]);
+    let stored = store.recent_rejected(10)?;
+    assert_eq!(stored.iter().map(|s| &s.rejected).collect::<Vec<_>>(), vec![&rejected]);
+    assert!(stored[0].id > 0);
     assert_eq!(store.counts()?, (0, 1));
     Ok(())
 }

@@ -37,6 +37,9 @@ fn typescript_bindings_are_fresh() {
     let mut stale = Vec::new();
     check_binding::<AlertView>(&mut stale);
     check_binding::<SeverityLabel>(&mut stale);
+    check_binding::<ParseMode>(&mut stale);
+    check_binding::<RejectedView>(&mut stale);
+    check_binding::<RawEncoding>(&mut stale);
     check_binding::<AlertStreamEvent>(&mut stale);
     check_binding::<ListenerView>(&mut stale);
     check_binding::<ListenerState>(&mut stale);

@@ -45,6 +45,19 @@ describe('AlertList', () => {
     expect(third!.textContent).toContain('Monitor X');
   });
 
+  test('marks an alert read leniently, with every deviation in its title', async () => {
+    await renderWith([
+      alert(2, { parseMode: 'lenient', deviations: ['2 spaces after the version', 'no structured-data field'] }),
+      alert(1),
+    ]);
+    await waitFor(() => expect(rowIds()).toEqual([2, 1]));
+    const [lenient, strict] = screen.getAllByTestId('alert-row');
+    const mark = lenient!.querySelector('[data-testid=alert-lenient]')!;
+    expect(text(mark)).toBe('≈ Read leniently: 2 spaces after the version (+1 more)');
+    expect(mark.getAttribute('title')).toBe('2 spaces after the version\nno structured-data field');
+    expect(strict!.querySelector('[data-testid=alert-lenient]')).toBeNull();
+  });
+
   test('shows the local time, with the full timestamp in the title', async () => {
     const receivedAt = new Date(2026, 10, 28, 14, 3, 9).toISOString();
     await renderWith([alert(1, { receivedAt })]);

@@ -6,6 +6,7 @@ import type { AlertView } from './bindings/AlertView';
 import type { ConsoleInfo } from './bindings/ConsoleInfo';
 import type { IpcError } from './bindings/IpcError';
 import type { ListenerView } from './bindings/ListenerView';
+import type { RejectedView } from './bindings/RejectedView';
 
 export type { IpcError };
 
@@ -40,6 +41,11 @@ export function consoleInfo(): Promise<ConsoleInfo> {
 /** The newest `limit` stored alerts, newest first. */
 export function listAlerts(limit: number): Promise<AlertView[]> {
   return call<AlertView[]>('list_alerts', { limit });
+}
+
+/** The newest `limit` messages that could not be read, newest first, kept as they arrived. */
+export function listRejected(limit: number): Promise<RejectedView[]> {
+  return call<RejectedView[]>('list_rejected', { limit });
 }
 
 export function listenerStatus(): Promise<ListenerView[]> {

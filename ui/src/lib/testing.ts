@@ -5,6 +5,7 @@ import { mockIPC } from '@tauri-apps/api/mocks';
 import type { AlertStreamEvent } from './bindings/AlertStreamEvent';
 import type { AlertView } from './bindings/AlertView';
 import type { ListenerView } from './bindings/ListenerView';
+import type { RejectedView } from './bindings/RejectedView';
 import { severityLabelOf } from './format';
 
 export function alert(id: number, over: Partial<AlertView> = {}): AlertView {
@@ -29,6 +30,24 @@ export function alert(id: number, over: Partial<AlertView> = {}): AlertView {
     srcPort: null,
     dstPort: null,
     proto: null,
+    parseMode: 'strict',
+    deviations: [],
+    ...over,
+  };
+}
+
+export function rejected(id: number, over: Partial<RejectedView> = {}): RejectedView {
+  const raw = over.raw ?? `<999>1 - - - - - - bad ${id}`;
+  return {
+    id,
+    receivedAt: new Date(Date.UTC(2026, 10, 28, 9, 0, id)).toISOString(),
+    sourceAddr: '10.20.0.9:40000',
+    listener: 'tcp://127.0.0.1:5514',
+    format: 'rfc5424',
+    error: 'rfc5424: priority is over 191 at byte 1',
+    raw,
+    rawEncoding: 'utf8',
+    rawLen: raw.length,
     ...over,
   };
 }
