@@ -108,6 +108,37 @@ pub struct ListenerView {
     pub state: ListenerState,
     pub error: Option<String>,
     pub counters: ListenerCounters,
+    /// The same counts per sending host, busiest first; the last row may
+    /// gather every host past the limit (`overflow`).
+    pub sources: Vec<SourceView>,
+    /// Why messages were rejected, most frequent first.
+    pub rejected_by_reason: Vec<ReasonView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceView {
+    /// The sending host's address; `null` for a followed file or the overflow row.
+    pub source: Option<String>,
+    pub overflow: bool,
+    #[ts(type = "number")]
+    pub received: u64,
+    #[ts(type = "number")]
+    pub parsed: u64,
+    #[ts(type = "number")]
+    pub rejected: u64,
+    #[ts(type = "number")]
+    pub oversize: u64,
+    #[ts(type = "number")]
+    pub dropped: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ReasonView {
+    pub reason: String,
+    #[ts(type = "number")]
+    pub count: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
@@ -237,6 +268,24 @@ impl From<ListenerStatus> for ListenerView {
                 connections: c.connections,
                 refused: c.refused,
             },
+            sources: s
+                .sources
+                .iter()
+                .map(|r| SourceView {
+                    source: r.source.map(|ip| ip.to_string()),
+                    overflow: r.overflow,
+                    received: r.counts.received,
+                    parsed: r.counts.parsed,
+                    rejected: r.counts.rejected,
+                    oversize: r.counts.oversize,
+                    dropped: r.counts.dropped,
+                })
+                .collect(),
+            rejected_by_reason: s
+                .rejected_by_reason
+                .into_iter()
+                .map(|r| ReasonView { reason: r.reason, count: r.count })
+                .collect(),
         }
     }
 }

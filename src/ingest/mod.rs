@@ -9,12 +9,13 @@ mod counters;
 mod eve_file;
 mod http;
 mod mllp;
+mod sources;
 mod tcp;
 mod tls;
 mod udp;
 mod url;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
@@ -24,6 +25,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use counters::{CounterSnapshot, Counters};
+use sources::{Outcome, Tables};
+pub use sources::{ReasonCount, SourceCounts, SourceStatus, MAX_REASONS, MAX_SOURCES, OTHER_REASONS};
 pub use url::{Endpoint, ListenUrl, ListenUrlError, Transport};
 
 use crate::model::{Alert, Format, RawMessage};
@@ -96,6 +99,12 @@ pub struct ListenerStatus {
     pub state: ListenerState,
     pub error: Option<String>,
     pub counters: CounterSnapshot,
+    /// The same counts per sending host, busiest first (bounded, see [`MAX_SOURCES`]).
+    #[serde(default)]
+    pub sources: Vec<SourceStatus>,
+    /// Rejections by reason, most frequent first (bounded, see [`MAX_REASONS`]).
+    #[serde(default)]
+    pub rejected_by_reason: Vec<ReasonCount>,
 }
 
 /// One listener's shared state: what it is bound to, how it is, what it counted.
@@ -104,6 +113,7 @@ pub struct Listener {
     url: ListenUrl,
     inner: Mutex<ListenerInner>,
     counters: Counters,
+    tables: Tables,
 }
 
 #[derive(Debug)]
@@ -123,6 +133,7 @@ impl Listener {
                 error: None,
             }),
             counters: Counters::default(),
+            tables: Tables::default(),
         }
     }
 
@@ -142,6 +153,8 @@ impl Listener {
             state: inner.state,
             error: inner.error.clone(),
             counters: self.counters.snapshot(),
+            sources: self.tables.sources(),
+            rejected_by_reason: self.tables.reasons(),
         }
     }
 
@@ -154,9 +167,37 @@ impl Listener {
         inner.error = error;
     }
 
+    /// Counts one outcome for the listener and for the source it came from
+    /// (`None` for no network peer, as a followed file).
+    fn count(&self, source: Option<IpAddr>, outcome: Outcome) -> u64 {
+        self.tables.count(source, outcome);
+        match outcome {
+            Outcome::Received => self.counters.received(),
+            Outcome::Parsed => self.counters.parsed(),
+            Outcome::Rejected => self.counters.rejected(),
+            Outcome::Oversize => self.counters.oversize(),
+            Outcome::Dropped => return self.counters.dropped(),
+        }
+        0
+    }
+
+    /// Counts a rejection, for the source and under its reason (a category
+    /// such as `rfc5424: priority is over 191`, without offsets).
+    fn count_rejected(&self, source: Option<IpAddr>, reason: &str) {
+        self.count(source, Outcome::Rejected);
+        self.tables.reason(reason);
+    }
+
+    /// Counts a message that was decoded but could not be queued; returns how
+    /// many this listener has dropped.
+    fn count_dropped(&self, source: Option<IpAddr>) -> u64 {
+        self.count(source, Outcome::Dropped)
+    }
+
     /// Decodes one frame into what goes to the store, counting the outcome.
     fn decode(&self, raw: &[u8], source_addr: SocketAddr) -> Ingested {
-        self.counters.received();
+        let source = Some(source_addr.ip());
+        self.count(source, Outcome::Received);
         let receipt = Receipt {
             received_at: Utc::now(),
             source_addr: Some(source_addr),
@@ -164,11 +205,11 @@ impl Listener {
         };
         match normalize::decode_auto(raw, &receipt).map(|(_, alert)| alert) {
             Ok(alert) => {
-                self.counters.parsed();
+                self.count(source, Outcome::Parsed);
                 Ingested::Alert(alert)
             }
             Err(e) => {
-                self.counters.rejected();
+                self.count_rejected(source, &format!("{}: {}", e.format, e.reason));
                 tracing::debug!(listener = %self.url, peer = %source_addr, offset = e.offset, reason = %e.reason, "Message rejected; kept raw.");
                 Ingested::Rejected(Rejected {
                     received_at: receipt.received_at,
@@ -184,8 +225,8 @@ impl Listener {
 
     /// Keeps bytes the framer could not frame, with the reason.
     fn malformed(&self, raw: &[u8], source_addr: SocketAddr, reason: &str) -> Ingested {
-        self.counters.received();
-        self.counters.rejected();
+        self.count(Some(source_addr.ip()), Outcome::Received);
+        self.count_rejected(Some(source_addr.ip()), &format!("framing: {reason}"));
         tracing::debug!(listener = %self.url, peer = %source_addr, reason, "Unframeable bytes kept raw.");
         Ingested::Rejected(Rejected {
             received_at: Utc::now(),
@@ -198,8 +239,8 @@ impl Listener {
     }
 
     fn oversize(&self, len: usize, source_addr: SocketAddr, max: usize) {
-        self.counters.received();
-        self.counters.oversize();
+        self.count(Some(source_addr.ip()), Outcome::Received);
+        self.count(Some(source_addr.ip()), Outcome::Oversize);
         tracing::warn!(listener = %self.url, peer = %source_addr, bytes = len, max, "Message over size limit dropped.");
     }
 }

@@ -145,7 +145,7 @@ async fn handle(
     };
     // Waiting here when the queue is full stops reading: back-pressure.
     if tx.send(item).await.is_err() {
-        listener.counters().dropped();
+        listener.count_dropped(Some(peer.ip()));
         tracing::warn!(listener = %listener.url(), "Store has stopped: TCP message dropped.");
         return false;
     }

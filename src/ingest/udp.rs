@@ -59,13 +59,13 @@ fn handle(
     match tx.try_send(item) {
         Ok(()) => {}
         Err(TrySendError::Full(_)) => {
-            let n = listener.counters().dropped();
+            let n = listener.count_dropped(Some(peer.ip()));
             if n == 1 || n.is_power_of_two() {
                 tracing::warn!(listener = %listener.url(), dropped = n, "Queue full: UDP messages dropped.");
             }
         }
         Err(TrySendError::Closed(_)) => {
-            listener.counters().dropped();
+            listener.count_dropped(Some(peer.ip()));
             tracing::warn!(listener = %listener.url(), "Store has stopped: UDP message dropped.");
         }
     }

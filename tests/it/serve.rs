@@ -266,10 +266,25 @@ fn status_shows_live_counters_and_then_a_clean_stop() -> anyhow::Result<()> {
         .and_then(|l| l.iter().find(|l| l["url"] == "udp://127.0.0.1:0"))
         .cloned();
     assert_eq!(
-        udp.map(|u| (u["counters"]["parsed"].clone(), u["counters"]["rejected"].clone())),
+        udp.as_ref().map(|u| (u["counters"]["parsed"].clone(), u["counters"]["rejected"].clone())),
         Some((1.into(), 1.into()))
     );
-    assert!(status(false)?.starts_with("Console: running (pid "));
+    // Per source and per reason: the one sender, and why its message was refused.
+    let udp = udp.unwrap_or_default();
+    assert_eq!(
+        udp["sources"],
+        serde_json::json!([{"source": "127.0.0.1", "overflow": false, "received": 2, "parsed": 1, "rejected": 1, "oversize": 0, "dropped": 0}]),
+        "{udp}"
+    );
+    assert_eq!(
+        udp["rejected_by_reason"],
+        serde_json::json!([{"reason": "rfc5424: priority is over 191", "count": 1}]),
+        "{udp}"
+    );
+    let text = status(false)?;
+    assert!(text.starts_with("Console: running (pid "), "{text}");
+    assert!(text.contains("  from 127.0.0.1"), "{text}");
+    assert!(text.contains("  rejected       1 × rfc5424: priority is over 191"), "{text}");
     serve.stop()?;
     let text = status(false)?;
     assert!(text.starts_with("Console: stopped cleanly at "), "{text}");

@@ -44,6 +44,8 @@ fn typescript_bindings_are_fresh() {
     check_binding::<ListenerView>(&mut stale);
     check_binding::<ListenerState>(&mut stale);
     check_binding::<ListenerCounters>(&mut stale);
+    check_binding::<SourceView>(&mut stale);
+    check_binding::<ReasonView>(&mut stale);
     check_binding::<ConsoleInfo>(&mut stale);
     check_binding::<IpcError>(&mut stale);
     assert!(

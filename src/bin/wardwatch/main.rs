@@ -267,6 +267,22 @@ fn status(data_dir: &std::path::Path, json: bool) -> anyhow::Result<()> {
         if let Some(e) = &l.error {
             writeln!(out, "    error: {e}")?;
         }
+        for src in &l.sources {
+            let who = match (src.source, src.overflow) {
+                (_, true) => format!("other sources (over {})", wardwatch::ingest::MAX_SOURCES),
+                (Some(ip), false) => ip.to_string(),
+                (None, false) => "(no network peer)".to_owned(),
+            };
+            let c = src.counts;
+            writeln!(
+                out,
+                "  from {:<20} {:<10} {:>9} {:>9} {:>9} {:>9} {:>8}",
+                who, "", c.received, c.parsed, c.rejected, c.oversize, c.dropped
+            )?;
+        }
+        for r in &l.rejected_by_reason {
+            writeln!(out, "  rejected {:>7} × {}", r.count, r.reason)?;
+        }
     }
     Ok(())
 }

@@ -46,6 +46,40 @@ describe('ListenerPanel', () => {
     expect(tcp!.textContent).toContain('Bound to —');
   });
 
+  test('breaks the counts down by sender and the rejections by reason', async () => {
+    fakeBackend({
+      listener_status: () => [
+        listener({
+          sources: [
+            { source: '10.20.4.7', overflow: false, received: 900, parsed: 899, rejected: 1, oversize: 0, dropped: 0 },
+            { source: '10.20.4.8', overflow: false, received: 300, parsed: 300, rejected: 0, oversize: 0, dropped: 0 },
+            { source: null, overflow: true, received: 5, parsed: 2, rejected: 0, oversize: 3, dropped: 0 },
+          ],
+          rejectedByReason: [{ reason: 'rfc5424: priority is over 191', count: 1 }],
+        }),
+        listener({ url: 'tcp://127.0.0.1:5514' }),
+      ],
+    });
+    render(ListenerPanel, {});
+    const [udp, tcp] = await screen.findAllByTestId('listener-row');
+    const rows = [...udp!.querySelectorAll('[data-testid=source-row]')].map((r) =>
+      [...r.querySelectorAll('td')].map((td) => td.textContent?.trim()),
+    );
+    expect(rows).toEqual([
+      ['10.20.4.7', '900', '899', '1'],
+      ['10.20.4.8', '300', '300', '0'],
+      ['All other senders', '5', '2', '3'],
+    ]);
+    expect(udp!.querySelector('[data-testid=listener-sources] summary')?.textContent).toBe('By sender (3)');
+    expect(udp!.querySelectorAll('[data-testid=source-row] td.loss')).toHaveLength(2);
+    expect(udp!.querySelector('[data-testid=reason-row]')?.textContent?.replace(/\s+/g, ' ').trim()).toBe(
+      '1 × rfc5424: priority is over 191',
+    );
+    // Nothing received, nothing to break down.
+    expect(tcp!.querySelector('[data-testid=listener-sources]')).toBeNull();
+    expect(tcp!.querySelector('[data-testid=listener-reasons]')).toBeNull();
+  });
+
   test('refreshes every 2 seconds and stops when removed', async () => {
     vi.useFakeTimers();
     let received = 0;

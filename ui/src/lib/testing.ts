@@ -59,6 +59,8 @@ export function listener(over: Partial<ListenerView> = {}): ListenerView {
     state: 'listening',
     error: null,
     counters: { received: 0, parsed: 0, rejected: 0, oversize: 0, dropped: 0, connections: 0, refused: 0 },
+    sources: [],
+    rejectedByReason: [],
     ...over,
   };
 }
