@@ -1,10 +1,13 @@
 //! Suricata EVE records as alerts.
 
+use std::net::IpAddr;
+
+use chrono::Utc;
 use serde_json::Value;
 
 use super::Receipt;
 use crate::codec::eve::{EveAlert, EveRecord};
-use crate::model::{Alert, Format, RawMessage, Severity};
+use crate::model::{Alert, DeviceContext, Format, RawMessage, Severity};
 
 const VENDOR: &str = "OISF";
 const PRODUCT: &str = "Suricata";
@@ -15,8 +18,7 @@ const PRODUCT: &str = "Suricata";
 /// Every other event type (`flow`, `netflow`, `dns`, `tls`, `http`,
 /// `fileinfo`, `smb`, `stats`, ...) returns `None`: those records say what
 /// the devices on the network do, not that something is wrong. They are
-/// context about devices, and a later change stores them as such; until
-/// then they make no alert.
+/// context about devices ([`context_of`]), never alerts.
 ///
 /// For alerts: the signature id is the event class, the signature the name
 /// (whole: it is what analysts know and search for), `"{category}:
@@ -51,6 +53,51 @@ pub fn from_eve(e: &EveRecord, raw: &[u8], receipt: &Receipt) -> Option<Alert> {
         proto: e.proto.clone(),
         raw: RawMessage(raw.to_vec()),
     })
+}
+
+/// The devices a record that is not an alert shows, each with the address
+/// on the other end as its peer.
+///
+/// Both ends of a record are on the wire, so either may be one of ours; an
+/// end is a device when [`is_device_address`] says it is a local unicast
+/// address. A flow between two ward devices therefore gives two sightings,
+/// each seeing the other as its peer; a device talking to the internet gives
+/// one, with the public address as its peer (public addresses are never
+/// devices: keeping every server on the internet as a "device" would bury
+/// the hospital's own). Records without addresses (`stats`) show no device.
+pub fn context_of(e: &EveRecord) -> Vec<DeviceContext> {
+    let seen_at = e.timestamp.with_timezone(&Utc);
+    let sighting = |device: Option<IpAddr>, peer: Option<IpAddr>| {
+        let device = device.map(canonical).filter(|ip| is_device_address(*ip))?;
+        Some(DeviceContext { device, peer: peer.map(canonical), event_type: e.event_type.clone(), seen_at })
+    };
+    [sighting(e.src_ip, e.dest_ip), sighting(e.dest_ip, e.src_ip)]
+        .into_iter()
+        .flatten()
+        .filter(|c| c.peer != Some(c.device))
+        .collect()
+}
+
+/// An IPv4-mapped IPv6 address (`::ffff:10.0.0.1`) as the IPv4 address it is.
+fn canonical(ip: IpAddr) -> IpAddr {
+    ip.to_canonical()
+}
+
+/// Whether an address can be one of the hospital's devices: a unicast
+/// address in a private or link-local range (RFC 1918, RFC 6598 shared
+/// space, 169.254/16, IPv6 unique-local fc00::/7 and link-local fe80::/10).
+/// Public, multicast, broadcast, loopback and unspecified addresses are not.
+pub fn is_device_address(ip: IpAddr) -> bool {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_private() || v4.is_link_local() || (a == 100 && (64..128).contains(&b))
+        }
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80
+        }
+    }
 }
 
 /// Severity, event class, name and message of a rule's alert.
