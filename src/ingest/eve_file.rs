@@ -11,7 +11,7 @@
 //!   context and alerts from an IDS need. No file-watching crate is needed.
 //! - Rotation (the path names another file: logrotate `create`, Suricata
 //!   reopening after SIGHUP): the old file is read on until it has not grown
-//!   for one poll, since Suricata writes to it until it reopens; its
+//!   for a whole poll, since Suricata writes to it until it reopens; its
 //!   unfinished last line, if any, is taken as it is; then the new file is
 //!   read from its start.
 //! - Truncation (copytruncate: the same file, now shorter than what was
@@ -119,9 +119,10 @@ struct Open {
     /// Bytes read so far: the file's cursor.
     read: u64,
     lines: LineSplitter,
-    /// The path was seen naming another file: this one is read on until it
-    /// stops growing, then left.
-    rotated: bool,
+    /// The path was seen naming another file, when this one had been read
+    /// up to here: it is read on until a look finds it has not grown since
+    /// the last (a poll apart), then left.
+    rotated: Option<u64>,
 }
 
 /// Why the follower stops.
@@ -178,6 +179,10 @@ impl Follower {
                 return;
             }
         };
+        if !meta.is_file() {
+            self.waiting("not a regular file");
+            return;
+        }
         let id = FileId::of(&meta);
         let offset = position::resume_at(self.saved.as_ref(), id, meta.len());
         if offset > 0 {
@@ -190,7 +195,7 @@ impl Follower {
         self.listener.set(ListenerState::Listening, None, None);
         self.queued = offset;
         self.open =
-            Some(Open { file, id, read: offset, lines: LineSplitter::new(self.max, offset), rotated: false });
+            Some(Open { file, id, read: offset, lines: LineSplitter::new(self.max, offset), rotated: None });
     }
 
     /// Shows why the file is not being read, and keeps waiting for it.
@@ -249,9 +254,10 @@ impl Follower {
         };
         match now {
             Some(meta) if FileId::of(&meta) != open.id => {
-                if !open.rotated {
-                    // Suricata writes to the old file until it reopens: give it a poll.
-                    open.rotated = true;
+                if open.rotated != Some(open.read) {
+                    // Suricata writes to the old file until it reopens: keep
+                    // reading it while it grows.
+                    open.rotated = Some(open.read);
                     return Ok(());
                 }
                 let partial = open.lines.pending();
@@ -278,7 +284,7 @@ impl Follower {
                 self.save(true);
             }
             _ => {
-                open.rotated = false;
+                open.rotated = None;
             }
         }
         Ok(())
