@@ -35,7 +35,8 @@ enum Command {
         /// Where the database lives (created when missing).
         #[arg(long)]
         data_dir: Option<PathBuf>,
-        /// A listener, such as udp://127.0.0.1:5514 or tcp://127.0.0.1:5514 (repeat for more).
+        /// A listener, such as udp://127.0.0.1:5514, tcp://127.0.0.1:5514 or
+        /// eve:///var/log/suricata/eve.json (a file followed; repeat for more).
         /// Default: both of those. Port 0 picks a free port; the bound address is printed.
         #[arg(long = "listen", value_name = "URL")]
         listen: Vec<ListenUrl>,
