@@ -3,7 +3,7 @@
 //! One writer (the console's writer thread) appends in batches, one
 //! transaction each; readers open their own connections, which WAL lets run
 //! beside the writer. Alerts and rejected messages are only ever appended;
-//! device context is kept as summaries, upserted ([`context`]).
+//! device context is kept as summaries, upserted (`context.rs`).
 
 mod context;
 mod migrations;
