@@ -357,3 +357,27 @@ fn bad_and_oversize_lines_are_counted_and_kept_not_fatal() -> anyhow::Result<()>
     assert_eq!(rejected[1].raw.as_bytes(), &bytes[..bytes.iter().position(|&b| b == b'\n').unwrap_or(0)]);
     Ok(())
 }
+
+#[test]
+fn a_rotated_file_is_read_for_as_long_as_suricata_still_writes_to_it() -> anyhow::Result<()> {
+    let s = Setup::new()?;
+    let serve = s.serve(&[])?;
+    append(&s.eve, alerts("old", 0..1).as_bytes())?;
+    wait_for_alerts(&s.data, 10, |a| a.len() == 1)?;
+    let rotated = s.eve.with_extension("json.1");
+    std::fs::rename(&s.eve, &rotated)?;
+    append(&s.eve, alerts("new", 0..1).as_bytes())?;
+    // Until it gets SIGHUP, Suricata keeps appending to the renamed file: a
+    // line every 10 ms for over a second, several of the follower's polls
+    // after it has seen the new file at the path. (The pauses pace a writer;
+    // they are not waits for a condition.)
+    for i in 1..120 {
+        append(&rotated, alert(&format!("old {i:03}")).as_bytes())?;
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    append(&s.eve, alerts("new", 1..3).as_bytes())?;
+    wait_for_alerts(&s.data, 1000, |a| a.len() == 123)?;
+    assert_eq!(stored_names(&s.data)?, expected_names(&[("old", 0..120), ("new", 0..3)]));
+    serve.stop()?;
+    Ok(())
+}
