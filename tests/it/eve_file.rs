@@ -308,6 +308,26 @@ fn records_that_are_not_alerts_become_device_context() -> anyhow::Result<()> {
     assert_eq!(mdns.peers.first().map(|p| p.ip.to_string()).as_deref(), Some("ff02::fb"));
     assert_eq!(store.device_context(ip("ff02::fb")?, 10)?, None);
     assert_eq!(store.devices(100)?.len(), 9);
+    // The same through the CLI.
+    let dir = s.data.to_str().context("non-UTF-8")?;
+    let out = run(&["devices", "--data-dir", dir, "--ip", "10.20.8.52", "--json"], None)?;
+    anyhow::ensure!(out.status.success(), "devices failed: {}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(
+        (&v["ip"], &v["records"], &v["peer_count"]),
+        (&json!("10.20.8.52"), &json!(4), &json!(2)),
+        "{v}"
+    );
+    assert_eq!(
+        v["event_types"][0],
+        json!({"event_type": "dns", "count": 2, "last_seen": "2024-03-01T03:00:03.002877Z"})
+    );
+    let out = run(&["devices", "--data-dir", dir], None)?;
+    let table = String::from_utf8(out.stdout)?;
+    assert_eq!(table.lines().count(), 10, "a header and nine devices: {table}");
+    assert!(table.contains("fe80::202:b3ff:fe1e:8329"), "{table}");
+    let out = run(&["devices", "--data-dir", dir, "--ip", "203.0.113.80"], None)?;
+    assert!(!out.status.success(), "a public address is never a device");
 
     // Read again from the start (a new data directory's position is lost):
     // the summaries count twice but stay one row per device and per peer.

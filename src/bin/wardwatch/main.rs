@@ -1,6 +1,7 @@
 //! `wardwatch`: the console without a window.
 
 mod bench;
+mod devices;
 mod samples;
 
 use std::io::{self, BufWriter, Read, Write};
@@ -63,6 +64,20 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
+    /// Devices seen in records that are not alerts (Suricata flows, DNS, TLS, ...), most recent first.
+    Devices {
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// One device's event types and peers.
+        #[arg(long)]
+        ip: Option<std::net::IpAddr>,
+        /// JSON instead of a table (one object per line).
+        #[arg(long)]
+        json: bool,
+        /// How many devices (or, with --ip, peers) at most.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
     /// Measure how fast each codec decodes typical messages (prints figures).
     Bench {
         /// Seconds to spend on each codec.
@@ -113,6 +128,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { data_dir, listen, config } => serve(data_dir, listen, config),
         Command::Alerts { data_dir, json, limit } => alerts(&data_dir, json, limit),
         Command::Status { data_dir, json } => status(&data_dir, json),
+        Command::Devices { data_dir, ip, json, limit } => devices::run(&data_dir, ip, json, limit),
         Command::Parse { format, jsonl } => parse(format, jsonl),
         Command::Bench { seconds } => {
             bench::run(seconds);
