@@ -196,6 +196,8 @@ impl Follower {
         self.queued = offset;
         self.open =
             Some(Open { file, id, read: offset, lines: LineSplitter::new(self.max, offset), rotated: None });
+        // From now on a restart must find this file, not the one before a rotation.
+        self.save(true);
     }
 
     /// Shows why the file is not being read, and keeps waiting for it.
