@@ -1,5 +1,6 @@
 //! The console: owner of the store, the listeners and the alert bus.
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -11,7 +12,7 @@ use tokio_util::task::TaskTracker;
 use crate::config::ConsoleConfig;
 use crate::ingest::{self, IngestConfig, Ingested, Listener, ListenerStatus};
 use crate::model::Alert;
-use crate::store::{Store, StoreError, StoredRejected};
+use crate::store::{DeviceSeen, DeviceSummary, Store, StoreError, StoredRejected};
 
 /// How many alerts a slow subscriber may fall behind before it is told it lagged.
 const BUS_CAPACITY: usize = 4096;
@@ -102,6 +103,23 @@ impl Console {
     pub fn recent_rejected(&self, limit: usize) -> Result<Vec<StoredRejected>, ConsoleError> {
         let store = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
         Ok(store.recent_rejected(limit)?)
+    }
+
+    /// What is known of the device at `ip` from records that are not alerts
+    /// (last seen, event types, its `peer_limit` most recent peers).
+    pub fn device_context(
+        &self,
+        ip: IpAddr,
+        peer_limit: usize,
+    ) -> Result<Option<DeviceSummary>, ConsoleError> {
+        let store = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(store.device_context(ip, peer_limit)?)
+    }
+
+    /// The `limit` most recently seen devices, most recent first.
+    pub fn devices(&self, limit: usize) -> Result<Vec<DeviceSeen>, ConsoleError> {
+        let store = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(store.devices(limit)?)
     }
 
     /// Each listener's state and counters.

@@ -162,6 +162,9 @@ pub struct ListenerCounters {
     pub oversize: u64,
     #[ts(type = "number")]
     pub dropped: u64,
+    /// Of `parsed`, records that were device context rather than alerts (EVE flows, DNS, ...).
+    #[ts(type = "number")]
+    pub context: u64,
     #[ts(type = "number")]
     pub connections: u64,
     #[ts(type = "number")]
@@ -265,6 +268,7 @@ impl From<ListenerStatus> for ListenerView {
                 rejected: c.rejected,
                 oversize: c.oversize,
                 dropped: c.dropped,
+                context: c.context,
                 connections: c.connections,
                 refused: c.refused,
             },

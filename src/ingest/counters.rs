@@ -3,7 +3,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::Serialize;
 
 /// A listener's counters. Every frame it sees ends in exactly one of parsed,
-/// rejected, oversize or dropped; `received` counts them all.
+/// rejected, oversize or dropped; `received` counts them all. `context`
+/// counts the parsed records that were device context rather than alerts.
 #[derive(Debug, Default)]
 pub struct Counters {
     received: AtomicU64,
@@ -13,6 +14,7 @@ pub struct Counters {
     dropped: AtomicU64,
     connections: AtomicU64,
     refused: AtomicU64,
+    context: AtomicU64,
 }
 
 /// The counters at one moment.
@@ -28,6 +30,10 @@ pub struct CounterSnapshot {
     pub connections: u64,
     /// Connections refused because `max_connections` were open (TCP).
     pub refused: u64,
+    /// Of `parsed`, the records that were device context, not alerts (EVE
+    /// flows, DNS, TLS, ...).
+    #[serde(default)]
+    pub context: u64,
 }
 
 impl Counters {
@@ -39,6 +45,11 @@ impl Counters {
     }
     pub(super) fn rejected(&self) {
         self.rejected.fetch_add(1, Ordering::Relaxed);
+    }
+    /// Counts a parsed record that was device context, not an alert.
+    pub(super) fn context(&self) {
+        self.parsed.fetch_add(1, Ordering::Relaxed);
+        self.context.fetch_add(1, Ordering::Relaxed);
     }
     pub(super) fn oversize(&self) {
         self.oversize.fetch_add(1, Ordering::Relaxed);
@@ -67,6 +78,7 @@ impl Counters {
             dropped: self.dropped.load(Ordering::Relaxed),
             connections: self.connections.load(Ordering::Relaxed),
             refused: self.refused.load(Ordering::Relaxed),
+            context: self.context.load(Ordering::Relaxed),
         }
     }
 }

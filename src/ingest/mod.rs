@@ -29,7 +29,7 @@ use sources::{Outcome, Tables};
 pub use sources::{ReasonCount, SourceCounts, SourceStatus, MAX_REASONS, MAX_SOURCES, OTHER_REASONS};
 pub use url::{Endpoint, ListenUrl, ListenUrlError, Transport};
 
-use crate::model::{Alert, Format, RawMessage};
+use crate::model::{Alert, DeviceContext, Format, RawMessage};
 use crate::normalize::{self, Receipt};
 
 /// Limits that apply to every listener.
@@ -79,6 +79,9 @@ pub struct Rejected {
 pub enum Ingested {
     Alert(Alert),
     Rejected(Rejected),
+    /// A device seen on the network by a record that is not an alert
+    /// (Suricata flows, DNS, TLS, ...): kept as context on the device.
+    Context(DeviceContext),
 }
 
 /// A listener's life, as shown to people.

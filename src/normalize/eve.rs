@@ -1,10 +1,13 @@
 //! Suricata EVE records as alerts.
 
+use std::net::IpAddr;
+
+use chrono::Utc;
 use serde_json::Value;
 
 use super::Receipt;
 use crate::codec::eve::{EveAlert, EveRecord};
-use crate::model::{Alert, Format, ParseMode, RawMessage, Severity};
+use crate::model::{Alert, DeviceContext, Format, ParseMode, RawMessage, Severity};
 
 const VENDOR: &str = "OISF";
 const PRODUCT: &str = "Suricata";
@@ -15,8 +18,7 @@ const PRODUCT: &str = "Suricata";
 /// Every other event type (`flow`, `netflow`, `dns`, `tls`, `http`,
 /// `fileinfo`, `smb`, `stats`, ...) returns `None`: those records say what
 /// the devices on the network do, not that something is wrong. They are
-/// context about devices, and a later change stores them as such; until
-/// then they make no alert.
+/// context about devices ([`context_of`]), never alerts.
 ///
 /// For alerts: the signature id is the event class, the signature the name
 /// (whole: it is what analysts know and search for), `"{category}:
@@ -52,6 +54,52 @@ pub fn from_eve(e: &EveRecord, raw: &[u8], receipt: &Receipt) -> Option<Alert> {
         proto: e.proto.clone(),
         raw: RawMessage(raw.to_vec()),
     })
+}
+
+/// The devices a record that is not an alert shows, each with the address
+/// on the other end as its peer.
+///
+/// Both ends of a record are on the wire, so either may be one of ours; an
+/// end is a device when [`is_device_address`] says it is a local unicast
+/// address. A flow between two ward devices therefore gives two sightings,
+/// each seeing the other as its peer; a device talking to the internet gives
+/// one, with the public address as its peer (public addresses are never
+/// devices: keeping every server on the internet as a "device" would bury
+/// the hospital's own). Records without addresses (`stats`) show no device.
+pub fn context_of(e: &EveRecord) -> Vec<DeviceContext> {
+    let seen_at = e.timestamp.with_timezone(&Utc);
+    let sighting = |device: Option<IpAddr>, peer: Option<IpAddr>| {
+        let device = device.map(canonical).filter(|ip| is_device_address(*ip))?;
+        Some(DeviceContext { device, peer: peer.map(canonical), event_type: e.event_type.clone(), seen_at })
+    };
+    let (src, dest) = (e.src_ip.map(canonical), e.dest_ip.map(canonical));
+    if src.is_some() && src == dest {
+        // A device talking to itself: seen, with no peer.
+        return sighting(src, None).into_iter().collect();
+    }
+    [sighting(src, dest), sighting(dest, src)].into_iter().flatten().collect()
+}
+
+/// An IPv4-mapped IPv6 address (`::ffff:10.0.0.1`) as the IPv4 address it is.
+fn canonical(ip: IpAddr) -> IpAddr {
+    ip.to_canonical()
+}
+
+/// Whether an address can be one of the hospital's devices: a unicast
+/// address in a private or link-local range (RFC 1918, RFC 6598 shared
+/// space, 169.254/16, IPv6 unique-local fc00::/7 and link-local fe80::/10).
+/// Public, multicast, broadcast, loopback and unspecified addresses are not.
+pub fn is_device_address(ip: IpAddr) -> bool {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_private() || v4.is_link_local() || (a == 100 && (64..128).contains(&b))
+        }
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80
+        }
+    }
 }
 
 /// Severity, event class, name and message of a rule's alert.
@@ -241,6 +289,71 @@ mod tests {
         let alert = alert_line(json!({"signature_id": 7, "signature": "Pump firmware upload"}));
         let a = super::super::decode(Format::Eve, alert.as_bytes(), &receipt()).map(|a| a.name);
         assert_eq!(a.as_deref(), Ok("Pump firmware upload"));
+    }
+
+    /// The sightings a record with these addresses gives, as "device<-peer".
+    fn sightings(src: Option<&str>, dest: Option<&str>) -> Vec<String> {
+        let mut v = json!({"timestamp": "2024-03-01T02:15:00.5+0100", "event_type": "flow", "flow": {}});
+        if let Some(s) = src {
+            v["src_ip"] = s.into();
+        }
+        if let Some(d) = dest {
+            v["dest_ip"] = d.into();
+        }
+        match eve::parse(v.to_string().as_bytes()) {
+            Ok(e) => context_of(&e)
+                .into_iter()
+                .map(|c| {
+                    assert_eq!(c.event_type, "flow");
+                    assert_eq!(c.seen_at.to_rfc3339(), "2024-03-01T01:15:00.500+00:00");
+                    format!("{}<-{}", c.device, c.peer.map(|p| p.to_string()).unwrap_or_default())
+                })
+                .collect(),
+            Err(e) => vec![format!("parse: {e}")],
+        }
+    }
+
+    #[test]
+    fn context_is_kept_for_each_local_end_with_the_other_as_peer() {
+        let check = |src, dest, want: &[&str]| assert_eq!(sightings(src, dest), want, "{src:?} -> {dest:?}");
+        // Two ward devices: each is a device, each the other's peer.
+        check(Some("10.20.8.41"), Some("10.20.0.53"), &["10.20.8.41<-10.20.0.53", "10.20.0.53<-10.20.8.41"]);
+        // A device and the internet: only the device; the public address is its peer.
+        check(Some("10.20.4.17"), Some("198.51.100.23"), &["10.20.4.17<-198.51.100.23"]);
+        check(Some("203.0.113.80"), Some("192.168.1.5"), &["192.168.1.5<-203.0.113.80"]);
+        // Multicast, broadcast and unspecified ends are peers, never devices.
+        check(Some("fe80::202:b3ff:fe1e:8329"), Some("ff02::fb"), &["fe80::202:b3ff:fe1e:8329<-ff02::fb"]);
+        check(Some("0.0.0.0"), Some("255.255.255.255"), &[]);
+        check(Some("172.16.0.9"), Some("224.0.0.251"), &["172.16.0.9<-224.0.0.251"]);
+        // IPv4-mapped IPv6 is the IPv4 address it carries.
+        check(Some("::ffff:10.1.2.3"), None, &["10.1.2.3<-"]);
+        check(Some("fd00::1"), Some("100.64.0.7"), &["fd00::1<-100.64.0.7", "100.64.0.7<-fd00::1"]);
+        check(Some("8.8.8.8"), Some("1.1.1.1"), &[]);
+        check(None, None, &[]);
+        // A device talking to itself is seen, with no peer of its own.
+        check(Some("10.0.0.1"), Some("10.0.0.1"), &["10.0.0.1<-"]);
+    }
+
+    #[test]
+    fn device_addresses_are_local_unicast_ones() {
+        for (ip, want) in [
+            ("10.0.0.1", true),
+            ("172.31.255.255", true),
+            ("172.32.0.1", false),
+            ("192.168.0.1", true),
+            ("169.254.10.1", true),
+            ("100.64.0.1", true),
+            ("100.128.0.1", false),
+            ("127.0.0.1", false),
+            ("198.51.100.1", false),
+            ("fc00::1", true),
+            ("fe80::1", true),
+            ("2001:db8::1", false),
+            ("::1", false),
+            ("::", false),
+        ] {
+            assert_eq!(is_device_address(ip.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))), want, "{ip}");
+        }
     }
 
     /// What each record of the fixture file becomes, reviewed once and pinned.

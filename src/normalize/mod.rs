@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 
 use chrono::{DateTime, FixedOffset, Utc};
 
-pub use self::eve::from_eve;
+pub use self::eve::{context_of, from_eve, is_device_address};
 use crate::codec::{self, rfc5424, ParseError};
 use crate::model::{Alert, Format, ParseMode, RawMessage, Severity};
 
@@ -37,8 +37,9 @@ pub(crate) const NAME_MAX_CHARS: usize = 120;
 ///
 /// EVE records that are context rather than alerts (flows, DNS, TLS, HTTP,
 /// files, stats: see [`from_eve`]) are refused here with a reason that says
-/// so, pointing at their `event_type`: nothing stores device context yet,
-/// and a refusal keeps the record raw rather than losing it. `wardwatch parse`
+/// so, pointing at their `event_type`: only `eve://` file listeners keep
+/// device context ([`context_of`]), and a refusal keeps the record raw
+/// rather than losing it. `wardwatch parse`
 /// shows them decoded, through [`codec::eve::parse`].
 pub fn decode(format: Format, raw: &[u8], receipt: &Receipt) -> Result<Alert, ParseError> {
     match format {
@@ -52,7 +53,7 @@ pub fn decode(format: Format, raw: &[u8], receipt: &Receipt) -> Result<Alert, Pa
                 format: Format::Eve,
                 offset: codec::eve::event_type_offset(raw),
                 reason: format!(
-                    "EVE {:?} record is device context, not an alert; device context is not stored yet",
+                    "EVE {:?} record is device context, not an alert; device context is kept only from eve:// file listeners",
                     record.event_type
                 )
                 .into(),

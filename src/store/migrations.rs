@@ -40,6 +40,31 @@ pub const MIGRATIONS: &[&str] = &[
     // 2: how an alert departed from its format's grammar (a JSON array of
     // sentences) when it was read leniently; NULL when it was strict.
     "ALTER TABLE alerts ADD COLUMN deviations TEXT;",
+    // 3: device context from records that are not alerts (Suricata flows,
+    // DNS, TLS, ...): summaries upserted per device, per (device, event
+    // type) and per (device, peer), so they grow with the number of distinct
+    // devices and conversations, never with the number of records.
+    "CREATE TABLE device_seen (
+        ip TEXT PRIMARY KEY,
+        first_seen_us INTEGER NOT NULL,
+        last_seen_us INTEGER NOT NULL,
+        records INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE device_event_types (
+        ip TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        last_seen_us INTEGER NOT NULL,
+        PRIMARY KEY (ip, event_type)
+    ) WITHOUT ROWID;
+    CREATE TABLE device_peers (
+        ip TEXT NOT NULL,
+        peer_ip TEXT NOT NULL,
+        first_seen_us INTEGER NOT NULL,
+        last_seen_us INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (ip, peer_ip)
+    ) WITHOUT ROWID;",
 ];
 
 pub(super) fn version(conn: &Connection) -> rusqlite::Result<i64> {
@@ -80,7 +105,7 @@ mod tests {
 
     /// The fingerprints of shipped migrations. Append one when you add a
     /// migration; never change one: databases in the field already ran it.
-    const SHIPPED: &[u64] = &[0xff5abcdbb3d9049a, 0xac1ea8f7051643d7];
+    const SHIPPED: &[u64] = &[0xff5abcdbb3d9049a, 0xac1ea8f7051643d7, 0x6b81_1c43_64da_4df9];
 
     #[test]
     fn shipped_migrations_are_never_edited() {
@@ -108,7 +133,7 @@ mod tests {
             .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")?
             .query_map([], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
-        assert_eq!(tables, ["alerts", "rejected"]);
+        assert_eq!(tables, ["alerts", "device_event_types", "device_peers", "device_seen", "rejected"]);
         Ok(())
     }
 

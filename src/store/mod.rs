@@ -2,8 +2,10 @@
 //!
 //! One writer (the console's writer thread) appends in batches, one
 //! transaction each; readers open their own connections, which WAL lets run
-//! beside the writer. Rows are never updated: the store only appends.
+//! beside the writer. Alerts and rejected messages are only ever appended;
+//! device context is kept as summaries, upserted (`context.rs`).
 
+mod context;
 mod migrations;
 
 use std::net::{IpAddr, SocketAddr};
@@ -16,6 +18,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 use crate::ingest::{Ingested, Rejected};
 use crate::model::{Alert, AlertId, Format, ParseMode, RawMessage, Severity};
 
+pub use context::{DeviceSeen, DeviceSummary, EventTypeSeen, PeerSeen};
 pub use migrations::MIGRATIONS;
 
 /// The database's file name inside the data directory.
@@ -128,6 +131,9 @@ impl Store {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
                 .map_err(wrap)?;
+            let mut seen_stmt = tx.prepare_cached(context::UPSERT_SEEN).map_err(wrap)?;
+            let mut type_stmt = tx.prepare_cached(context::UPSERT_EVENT_TYPE).map_err(wrap)?;
+            let mut peer_stmt = tx.prepare_cached(context::UPSERT_PEER).map_err(wrap)?;
             for item in batch.iter_mut() {
                 match item {
                     Ingested::Alert(a) => {
@@ -170,6 +176,14 @@ impl Store {
                                 r.raw.as_bytes(),
                             ])
                             .map_err(wrap)?;
+                    }
+                    Ingested::Context(c) => {
+                        let (ip, at) = (c.device.to_string(), c.seen_at.timestamp_micros());
+                        seen_stmt.execute(params![ip, at]).map_err(wrap)?;
+                        type_stmt.execute(params![ip, c.event_type, at]).map_err(wrap)?;
+                        if let Some(peer) = c.peer {
+                            peer_stmt.execute(params![ip, peer.to_string(), at]).map_err(wrap)?;
+                        }
                     }
                 }
             }

@@ -28,7 +28,7 @@ fn alerts_come_back_exactly_as_stored_newest_first() -> Result<(), StoreError> {
         .into_iter()
         .filter_map(|i| match i {
             Ingested::Alert(a) => Some(a),
-            Ingested::Rejected(_) => None,
+            Ingested::Rejected(_) | Ingested::Context(_) => None,
         })
         .collect();
     assert!(stored.iter().all(|a| a.id.is_some()), "append gives ids");
@@ -74,5 +74,67 @@ fn reopening_keeps_data_and_schema() -> Result<(), StoreError> {
     Store::open(dir.path())?.append(&mut [Ingested::Alert(alert("kept"))])?;
     let store = Store::open(dir.path())?;
     assert_eq!(store.recent_alerts(10)?.first().map(|a| a.name.clone()).as_deref(), Some("kept"));
+    Ok(())
+}
+
+fn sighting(device: &str, peer: Option<&str>, event_type: &str, at_s: i64) -> Ingested {
+    Ingested::Context(crate::model::DeviceContext {
+        device: device.parse().unwrap_or(IpAddr::from([0, 0, 0, 0])),
+        peer: peer.and_then(|p| p.parse().ok()),
+        event_type: event_type.into(),
+        seen_at: DateTime::from_timestamp(at_s, 0).unwrap_or_default(),
+    })
+}
+
+#[test]
+fn device_context_is_folded_into_bounded_summaries() -> Result<(), StoreError> {
+    let dir = tempfile::tempdir().map_err(|e| StoreError::DataDir { path: "tmp".into(), source: e })?;
+    let mut store = Store::open(dir.path())?;
+    let pump = "10.20.8.52";
+    // A thousand flows between the same two ends make one peer row.
+    let mut batch: Vec<Ingested> =
+        (0..1000).map(|i| sighting(pump, Some("10.20.0.80"), "flow", 1_700_000_000 + i)).collect();
+    batch.push(sighting(pump, Some("10.20.0.53"), "dns", 1_700_000_500));
+    // Out of order (a file read again): times only widen.
+    batch.push(sighting(pump, Some("10.20.0.80"), "http", 1_600_000_000));
+    batch.push(sighting(pump, None, "flow", 1_700_000_999));
+    batch.push(sighting("10.20.0.80", Some(pump), "flow", 1_700_000_001));
+    store.append(&mut batch)?;
+    store.append(&mut [sighting(pump, Some("10.20.0.53"), "dns", 1_700_000_600)])?;
+
+    let reader = Store::open_read_only(dir.path())?;
+    let ip: IpAddr = pump.parse().map_err(|_| StoreError::Corrupt { id: 0, reason: "ip".into() })?;
+    let at = |s: i64| DateTime::from_timestamp(s, 0).unwrap_or_default();
+    let got = reader.device_context(ip, 10)?.ok_or(StoreError::Missing(dir.path().into()))?;
+    assert_eq!(got.seen.ip, ip);
+    assert_eq!(got.seen.records, 1004);
+    assert_eq!((got.seen.first_seen, got.seen.last_seen), (at(1_600_000_000), at(1_700_000_999)));
+    let types: Vec<(&str, u64)> = got.event_types.iter().map(|t| (t.event_type.as_str(), t.count)).collect();
+    assert_eq!(types, [("flow", 1001), ("dns", 2), ("http", 1)]);
+    let peers: Vec<(String, u64, i64, i64)> = got
+        .peers
+        .iter()
+        .map(|p| (p.ip.to_string(), p.count, p.first_seen.timestamp(), p.last_seen.timestamp()))
+        .collect();
+    assert_eq!(
+        peers,
+        [
+            ("10.20.0.80".to_owned(), 1001, 1_600_000_000, 1_700_000_999),
+            ("10.20.0.53".to_owned(), 2, 1_700_000_500, 1_700_000_600),
+        ]
+    );
+    assert_eq!(got.peer_count, 2);
+    assert_eq!(reader.device_context(ip, 1)?.map(|d| (d.peers.len(), d.peer_count)), Some((1, 2)));
+    let rows: i64 = reader
+        .conn
+        .query_row("SELECT COUNT(*) FROM device_peers", [], |r| r.get(0))
+        .map_err(|e| reader.wrap(e))?;
+    assert_eq!(rows, 3, "one row per (device, peer), not per record");
+
+    let devices: Vec<String> = reader.devices(10)?.iter().map(|d| d.ip.to_string()).collect();
+    assert_eq!(devices, [pump, "10.20.0.80"], "most recently seen first");
+    assert_eq!(reader.device_context("10.9.9.9".parse().unwrap_or(ip), 10)?, None);
+    // Context makes no alert and no rejection.
+    assert_eq!(reader.counts()?, (0, 0));
     Ok(())
 }

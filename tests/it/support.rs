@@ -52,6 +52,8 @@ impl Serve {
                 } else {
                     tcp = Some(addr);
                 }
+            } else if line.starts_with("following ") {
+                // A file listener (eve:///PATH): nothing to connect to.
             } else if line.starts_with("ready") {
                 break;
             } else {

@@ -1,6 +1,7 @@
 //! `wardwatch`: the console without a window.
 
 mod bench;
+mod devices;
 mod samples;
 
 use std::io::{self, BufWriter, Read, Write};
@@ -35,7 +36,8 @@ enum Command {
         /// Where the database lives (created when missing).
         #[arg(long)]
         data_dir: Option<PathBuf>,
-        /// A listener, such as udp://127.0.0.1:5514 or tcp://127.0.0.1:5514 (repeat for more).
+        /// A listener, such as udp://127.0.0.1:5514, tcp://127.0.0.1:5514 or
+        /// eve:///var/log/suricata/eve.json (a file followed; repeat for more).
         /// Default: both of those. Port 0 picks a free port; the bound address is printed.
         #[arg(long = "listen", value_name = "URL")]
         listen: Vec<ListenUrl>,
@@ -59,6 +61,20 @@ enum Command {
         #[arg(long)]
         json: bool,
         /// How many alerts at most.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Devices seen in records that are not alerts (Suricata flows, DNS, TLS, ...), most recent first.
+    Devices {
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// One device's event types and peers.
+        #[arg(long)]
+        ip: Option<std::net::IpAddr>,
+        /// JSON instead of a table (one object per line).
+        #[arg(long)]
+        json: bool,
+        /// How many devices (or, with --ip, peers) at most.
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
@@ -112,6 +128,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { data_dir, listen, config } => serve(data_dir, listen, config),
         Command::Alerts { data_dir, json, limit } => alerts(&data_dir, json, limit),
         Command::Status { data_dir, json } => status(&data_dir, json),
+        Command::Devices { data_dir, ip, json, limit } => devices::run(&data_dir, ip, json, limit),
         Command::Parse { format, jsonl } => parse(format, jsonl),
         Command::Bench { seconds } => {
             bench::run(seconds);
@@ -194,10 +211,12 @@ fn serve(data_dir: Option<PathBuf>, listen: Vec<ListenUrl>, config: Option<PathB
             t.oversize += l.counters.oversize;
             t.dropped += l.counters.dropped;
             t.refused += l.counters.refused;
+            t.context += l.counters.context;
         }
+        // Device context (EVE flows, DNS, ...) is parsed but makes no alert.
         println!(
-            "stopped: {} alerts, {} rejected, {} oversize, {} dropped, {} connections refused this run",
-            t.parsed, t.rejected, t.oversize, t.dropped, t.refused
+            "stopped: {} alerts, {} rejected, {} oversize, {} dropped, {} connections refused, {} context records this run",
+            t.parsed - t.context, t.rejected, t.oversize, t.dropped, t.refused, t.context
         );
         Ok(())
     })
