@@ -58,10 +58,20 @@ describe('ListenerPanel', () => {
           rejectedByReason: [{ reason: 'rfc5424: priority is over 191', count: 1 }],
         }),
         listener({ url: 'tcp://127.0.0.1:5514' }),
+        listener({
+          url: 'eve:///var/log/suricata/eve.json',
+          boundAddr: null,
+          counters: { ...listener().counters, received: 10, parsed: 10, context: 8 },
+          sources: [{ source: null, overflow: false, received: 10, parsed: 10, rejected: 0, oversize: 0, dropped: 0 }],
+        }),
       ],
     });
     render(ListenerPanel, {});
-    const [udp, tcp] = await screen.findAllByTestId('listener-row');
+    const [udp, tcp, eve] = await screen.findAllByTestId('listener-row');
+    expect(eve!.textContent).toContain('Following the file /var/log/suricata/eve.json');
+    expect(counter(eve!, 'context')).toBe('8');
+    expect(counter(udp!, 'context')).toBeUndefined();
+    expect(eve!.querySelector('[data-testid=source-row] td')?.textContent).toBe('File (no network sender)');
     const rows = [...udp!.querySelectorAll('[data-testid=source-row]')].map((r) =>
       [...r.querySelectorAll('td')].map((td) => td.textContent?.trim()),
     );
