@@ -30,24 +30,40 @@ use super::{find_marker, header_field, last_value, serialize_pairs, ParseError};
 use crate::model::Format;
 
 /// One CEF record, decoded: header fields unescaped, extension pairs in the
-/// order they were sent.
+/// order they were sent. Fields borrow from the parsed text unless they held
+/// an escape ([`CefRecord::into_owned`] detaches a record from its text).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CefRecord {
+pub struct CefRecord<'a> {
     pub version: u16,
-    pub device_vendor: String,
-    pub device_product: String,
-    pub device_version: String,
-    pub device_event_class_id: String,
-    pub name: String,
+    pub device_vendor: Cow<'a, str>,
+    pub device_product: Cow<'a, str>,
+    pub device_version: Cow<'a, str>,
+    pub device_event_class_id: Cow<'a, str>,
+    pub name: Cow<'a, str>,
     /// As written: `0`–`10`, or `Low`, `Medium`, `High`, `Very-High`, or
     /// whatever the sender put there (see [`CefRecord::severity_value`]).
-    pub severity: String,
+    pub severity: Cow<'a, str>,
     /// Serialised as one object; a repeated key shows its last value.
     #[serde(serialize_with = "serialize_pairs")]
-    pub extensions: Vec<(String, String)>,
+    pub extensions: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
-impl CefRecord {
+impl CefRecord<'_> {
+    /// The record with every field owned, free of the text it was read from.
+    pub fn into_owned(self) -> CefRecord<'static> {
+        let own = |c: Cow<'_, str>| Cow::Owned(c.into_owned());
+        CefRecord {
+            version: self.version,
+            device_vendor: own(self.device_vendor),
+            device_product: own(self.device_product),
+            device_version: own(self.device_version),
+            device_event_class_id: own(self.device_event_class_id),
+            name: own(self.name),
+            severity: own(self.severity),
+            extensions: self.extensions.into_iter().map(|(k, v)| (own(k), own(v))).collect(),
+        }
+    }
+
     /// The value of extension `key`, the last one when it repeats.
     pub fn extension(&self, key: &str) -> Option<&str> {
         last_value(&self.extensions, key)
@@ -82,7 +98,7 @@ pub fn find(bytes: &[u8]) -> Option<usize> {
 }
 
 /// Decodes one record. `text` starts with `CEF:`, after optional whitespace.
-pub fn parse(text: &str) -> Result<CefRecord, ParseError> {
+pub fn parse(text: &str) -> Result<CefRecord<'_>, ParseError> {
     let bytes = text.as_bytes();
     let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(bytes.len());
     if !bytes[start..].starts_with(b"CEF:") {
@@ -102,7 +118,7 @@ pub fn parse(text: &str) -> Result<CefRecord, ParseError> {
     }
     pos += 1;
 
-    let mut fields: [String; 6] = Default::default();
+    let mut fields: [Cow<'_, str>; 6] = Default::default();
     for (i, field) in fields.iter_mut().enumerate() {
         let (value, end, closed) = header_field(text, pos);
         *field = value;
@@ -129,10 +145,39 @@ fn error(offset: usize, reason: impl Into<Cow<'static, str>>) -> ParseError {
     ParseError { format: Format::Cef, offset, reason: reason.into() }
 }
 
+/// One extension pair: the key as written, the value unescaped.
+type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
+
+/// Bytes where a value needs a decision: whitespace (a key may follow) and
+/// `\\` (an escape). Every other byte is part of the value.
+const VALUE_STOP: [bool; 256] = byte_class(0);
+/// Bytes of the word that starts a key: `[A-Za-z0-9_-]`.
+const KEY_WORD: [bool; 256] = byte_class(1);
+/// Bytes of a dotted sub-key: anything but whitespace, `.`, `=`, `|`, `\\`, `[`, `]`.
+const SUB_KEY: [bool; 256] = byte_class(2);
+
+/// A lookup table of one byte class (a table beats a chain of comparisons
+/// in the loops that look at every byte): 0 [`VALUE_STOP`], 1 [`KEY_WORD`],
+/// 2 [`SUB_KEY`].
+const fn byte_class(class: u8) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        table[i] = match class {
+            0 => b.is_ascii_whitespace() || b == b'\\',
+            1 => b.is_ascii_alphanumeric() || b == b'_' || b == b'-',
+            _ => !b.is_ascii_whitespace() && !matches!(b, b'.' | b'=' | b'|' | b'\\' | b'[' | b']'),
+        };
+        i += 1;
+    }
+    table
+}
+
 /// The extension pairs from byte `from` to the end.
-fn extensions(text: &str, from: usize) -> Result<Vec<(String, String)>, ParseError> {
+fn extensions(text: &str, from: usize) -> Result<Vec<Pair<'_>>, ParseError> {
     let bytes = text.as_bytes();
-    let mut pairs = Vec::new();
+    let mut pairs = Vec::with_capacity(16);
     let mut key_start = skip_whitespace(bytes, from);
     if key_start == bytes.len() {
         return Ok(pairs);
@@ -144,6 +189,9 @@ fn extensions(text: &str, from: usize) -> Result<Vec<(String, String)>, ParseErr
         let value_start = key_end + 1; // past '='
         let mut i = value_start;
         let (value_end, next) = loop {
+            while bytes.get(i).is_some_and(|&b| !VALUE_STOP[usize::from(b)]) {
+                i += 1;
+            }
             match bytes.get(i) {
                 None => break (i, None),
                 Some(b'\\') => {
@@ -162,7 +210,7 @@ fn extensions(text: &str, from: usize) -> Result<Vec<(String, String)>, ParseErr
                 Some(_) => i += 1,
             }
         };
-        pairs.push((text[key_start..key_end].to_owned(), unescape_value(&text[value_start..value_end])));
+        pairs.push((Cow::Borrowed(&text[key_start..key_end]), unescape_value(&text[value_start..value_end])));
         match next {
             Some((k, e)) => (key_start, key_end) = (k, e),
             None => return Ok(pairs),
@@ -180,15 +228,13 @@ fn skip_whitespace(bytes: &[u8], mut i: usize) -> usize {
 /// The length of the extension key at the start of `s`, when one is there
 /// and `=` follows it.
 fn key_len(s: &[u8]) -> Option<usize> {
-    let word = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-');
-    let sub_key = |b: &u8| !b.is_ascii_whitespace() && !matches!(b, b'.' | b'=' | b'|' | b'\\' | b'[' | b']');
-    let mut i = s.iter().take_while(|b| word(b)).count();
+    let mut i = s.iter().take_while(|&&b| KEY_WORD[usize::from(b)]).count();
     if i == 0 {
         return None;
     }
     i = skip_indexes(s, i);
     while s.get(i) == Some(&b'.') {
-        let n = s[i + 1..].iter().take_while(|b| sub_key(b)).count();
+        let n = s[i + 1..].iter().take_while(|&&b| SUB_KEY[usize::from(b)]).count();
         if n == 0 {
             return None;
         }
@@ -209,9 +255,9 @@ fn skip_indexes(s: &[u8], mut i: usize) -> usize {
     i
 }
 
-fn unescape_value(raw: &str) -> String {
+fn unescape_value(raw: &str) -> Cow<'_, str> {
     if !raw.contains('\\') {
-        return raw.to_owned();
+        return Cow::Borrowed(raw);
     }
     let mut out = String::with_capacity(raw.len());
     let mut chars = raw.chars().peekable();
@@ -232,7 +278,7 @@ fn unescape_value(raw: &str) -> String {
         }
         chars.next();
     }
-    out
+    Cow::Owned(out)
 }
 
 /// Escapes a header field as the spec says (for tests and for anyone who

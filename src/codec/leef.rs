@@ -73,7 +73,7 @@ pub fn parse(text: &str) -> Result<LeefRecord, ParseError> {
     if !closed {
         return Err(error(end, "expected '|' after the LEEF version"));
     }
-    let (version, header_len) = match version.as_str() {
+    let (version, header_len) = match version.as_ref() {
         "1.0" | "1" => ("1.0", 4),
         "2.0" | "2" => ("2.0", 5),
         _ => return Err(error(version_start, "unsupported LEEF version (expected 1.0 or 2.0)")),
@@ -99,11 +99,11 @@ pub fn parse(text: &str) -> Result<LeefRecord, ParseError> {
                     ))
                 }
             }
-            fields.push(value);
+            fields.push(value.into_owned());
             has_attributes = false;
             break;
         }
-        fields.push(value);
+        fields.push(value.into_owned());
         pos = end + 1;
     }
     fields.resize(5, String::new());

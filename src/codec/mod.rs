@@ -39,41 +39,55 @@ pub(crate) fn serialize_timestamp<S: Serializer>(
 }
 /// Key-value pairs kept in the order they were sent, serialised as one JSON
 /// object: when a key repeats, the last value wins (as it does for lookups).
-pub(crate) fn serialize_pairs<S: Serializer>(pairs: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
-    let map: BTreeMap<&str, &str> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+pub(crate) fn serialize_pairs<S: Serializer, K: AsRef<str>, V: AsRef<str>>(
+    pairs: &[(K, V)],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let map: BTreeMap<&str, &str> = pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect();
     map.serialize(s)
 }
 
 /// The value of the last pair named `key`.
-pub(crate) fn last_value<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+pub(crate) fn last_value<'a, K: AsRef<str>, V: AsRef<str>>(
+    pairs: &'a [(K, V)],
+    key: &str,
+) -> Option<&'a str> {
+    pairs.iter().rev().find(|(k, _)| k.as_ref() == key).map(|(_, v)| v.as_ref())
 }
 
 /// One `|`-terminated header field of CEF or LEEF starting at `from`, with
 /// `\|` and `\\` unescaped (any other backslash is kept). Returns the value,
 /// where the field ended (the `|` or the end of input) and whether a `|`
 /// ended it.
-pub(crate) fn header_field(text: &str, from: usize) -> (String, usize, bool) {
+/// The value borrows from `text` unless it had an escape.
+pub(crate) fn header_field(text: &str, from: usize) -> (Cow<'_, str>, usize, bool) {
     let bytes = text.as_bytes();
-    let mut value = String::new();
+    let mut value: Option<String> = None; // only once an escape is met
     let mut run = from; // start of the literal run not yet copied
     let mut i = from;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'|' => {
-                value.push_str(&text[run..i]);
-                return (value, i, true);
+    fn take(value: Option<String>, tail: &str) -> Cow<'_, str> {
+        match value {
+            None => Cow::Borrowed(tail),
+            Some(mut v) => {
+                v.push_str(tail);
+                Cow::Owned(v)
             }
-            b'\\' if matches!(bytes.get(i + 1), Some(b'|' | b'\\')) => {
-                value.push_str(&text[run..i]);
-                run = i + 1; // the escaped character starts the next run
-                i += 2;
-            }
-            _ => i += 1,
         }
     }
-    value.push_str(&text[run..]);
-    (value, bytes.len(), false)
+    while let Some(at) = bytes[i..].iter().position(|&b| b == b'|' || b == b'\\') {
+        i += at;
+        if bytes[i] == b'|' {
+            return (take(value, &text[run..i]), i, true);
+        }
+        if matches!(bytes.get(i + 1), Some(b'|' | b'\\')) {
+            value.get_or_insert_with(String::new).push_str(&text[run..i]);
+            run = i + 1; // the escaped character starts the next run
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    (take(value, &text[run..]), bytes.len(), false)
 }
 
 /// The offset of the first `marker` for which `follows` accepts the bytes after it.

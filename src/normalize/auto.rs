@@ -21,7 +21,7 @@ pub enum Layers {
     Rfc5424(SyslogMessage),
     Rfc3164(BsdMessage),
     /// A CEF record, with its RFC 5424 envelope when it had one.
-    Cef(Option<SyslogMessage>, CefRecord),
+    Cef(Option<SyslogMessage>, CefRecord<'static>),
     /// A LEEF record, with its RFC 5424 envelope when it had one.
     Leef(Option<SyslogMessage>, LeefRecord),
 }

@@ -29,8 +29,15 @@ const UNKNOWN_SEVERITY: u8 = 5;
 
 /// Decodes a message holding one CEF record: bare, in an RFC 5424 envelope,
 /// or after any prefix (such as an RFC 3164 header).
-pub fn decode(raw: &[u8], receipt: &Receipt) -> Result<Decoded<CefRecord>, ParseError> {
-    decode_embedded(raw, receipt, Format::Cef, cef::find, cef::parse, from_cef)
+pub fn decode(raw: &[u8], receipt: &Receipt) -> Result<Decoded<CefRecord<'static>>, ParseError> {
+    decode_embedded(
+        raw,
+        receipt,
+        Format::Cef,
+        cef::find,
+        |t| cef::parse(t).map(CefRecord::into_owned),
+        from_cef,
+    )
 }
 
 /// A CEF record as an alert; `envelope_time` and `envelope_host` come from
@@ -69,7 +76,7 @@ pub fn from_cef(
         event_class: if c.device_event_class_id.trim().is_empty() {
             "cef".to_owned()
         } else {
-            c.device_event_class_id.clone()
+            c.device_event_class_id.to_string()
         },
         name: truncate_chars(name, NAME_MAX_CHARS),
         message: msg.unwrap_or(name).to_owned(),

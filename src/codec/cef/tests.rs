@@ -22,6 +22,7 @@ fn check_ext(input: &str, expected: Value) {
 fn check_header(input: &str, expected: [&str; 6]) {
     let got = parse(input).map(|r| {
         [r.device_vendor, r.device_product, r.device_version, r.device_event_class_id, r.name, r.severity]
+            .map(std::borrow::Cow::into_owned)
     });
     assert_eq!(got, Ok(expected.map(str::to_owned)), "input {input:?}");
 }
@@ -192,7 +193,7 @@ fn severity_values() {
     }
 }
 
-fn record() -> CefRecord {
+fn record() -> CefRecord<'static> {
     CefRecord {
         version: 0,
         device_vendor: "V".into(),
@@ -202,6 +203,23 @@ fn record() -> CefRecord {
         name: "N".into(),
         severity: "5".into(),
         extensions: vec![("a".into(), "1".into()), ("b".into(), "2".into()), ("a".into(), "3".into())],
+    }
+}
+
+#[test]
+fn fields_borrow_from_the_text_unless_they_held_an_escape() {
+    use std::borrow::Cow;
+    let r = parse(r"CEF:0|V\|x|P|1|C|N|5|a=plain b=esc\=aped");
+    match r {
+        Ok(r) => {
+            assert!(matches!(r.device_vendor, Cow::Owned(ref v) if v == "V|x"));
+            assert!(matches!(r.device_product, Cow::Borrowed("P")));
+            assert!(matches!(r.extensions[0], (Cow::Borrowed("a"), Cow::Borrowed("plain"))));
+            assert!(matches!(r.extensions[1].1, Cow::Owned(ref v) if v == "esc=aped"));
+            let owned = r.clone().into_owned();
+            assert_eq!(owned, r);
+        }
+        Err(e) => panic!("{e}"),
     }
 }
 
@@ -291,7 +309,8 @@ proptest! {
             prop_assert_eq!(r.version, version);
             let got = [r.device_vendor, r.device_product, r.device_version, r.device_event_class_id, r.name, r.severity];
             prop_assert_eq!(got.as_slice(), header.as_slice());
-            prop_assert_eq!(r.extensions, pairs, "line {:?}", line);
+            let got: Vec<(String, String)> = r.extensions.into_iter().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+            prop_assert_eq!(got, pairs, "line {:?}", line);
         }
     }
 }
