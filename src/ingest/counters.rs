@@ -13,6 +13,7 @@ pub struct Counters {
     dropped: AtomicU64,
     connections: AtomicU64,
     refused: AtomicU64,
+    handshake_failed: AtomicU64,
 }
 
 /// The counters at one moment.
@@ -28,6 +29,10 @@ pub struct CounterSnapshot {
     pub connections: u64,
     /// Connections refused because `max_connections` were open (TCP).
     pub refused: u64,
+    /// TLS handshakes that failed or timed out (TLS only): no certificate,
+    /// an untrusted one, plain TCP bytes, a stalled peer.
+    #[serde(default)]
+    pub handshake_failed: u64,
 }
 
 impl Counters {
@@ -54,6 +59,10 @@ impl Counters {
     pub(super) fn refused(&self) -> u64 {
         self.refused.fetch_add(1, Ordering::Relaxed) + 1
     }
+    /// Counts a failed TLS handshake and returns how many there have been.
+    pub(super) fn handshake_failed(&self) -> u64 {
+        self.handshake_failed.fetch_add(1, Ordering::Relaxed) + 1
+    }
     pub(super) fn connection_closed(&self) {
         self.connections.fetch_sub(1, Ordering::Relaxed);
     }
@@ -67,6 +76,7 @@ impl Counters {
             dropped: self.dropped.load(Ordering::Relaxed),
             connections: self.connections.load(Ordering::Relaxed),
             refused: self.refused.load(Ordering::Relaxed),
+            handshake_failed: self.handshake_failed.load(Ordering::Relaxed),
         }
     }
 }

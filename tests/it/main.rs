@@ -5,3 +5,4 @@ mod clients;
 mod parse;
 mod serve;
 mod support;
+mod tls;

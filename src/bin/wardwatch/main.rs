@@ -39,7 +39,8 @@ enum Command {
         /// Default: both of those. Port 0 picks a free port; the bound address is printed.
         #[arg(long = "listen", value_name = "URL")]
         listen: Vec<ListenUrl>,
-        /// A TOML configuration file (data_dir, listen, max_message_bytes, queue_capacity).
+        /// A TOML configuration file (data_dir, listen, max_message_bytes, queue_capacity,
+        /// and a [tls] table with cert_file, key_file and client_ca_file for tls:// listeners).
         #[arg(long)]
         config: Option<PathBuf>,
     },
@@ -194,10 +195,11 @@ fn serve(data_dir: Option<PathBuf>, listen: Vec<ListenUrl>, config: Option<PathB
             t.oversize += l.counters.oversize;
             t.dropped += l.counters.dropped;
             t.refused += l.counters.refused;
+            t.handshake_failed += l.counters.handshake_failed;
         }
         println!(
-            "stopped: {} alerts, {} rejected, {} oversize, {} dropped, {} connections refused this run",
-            t.parsed, t.rejected, t.oversize, t.dropped, t.refused
+            "stopped: {} alerts, {} rejected, {} oversize, {} dropped, {} connections refused, {} TLS handshakes failed this run",
+            t.parsed, t.rejected, t.oversize, t.dropped, t.refused, t.handshake_failed
         );
         Ok(())
     })
@@ -264,6 +266,9 @@ fn status(data_dir: &std::path::Path, json: bool) -> anyhow::Result<()> {
             c.connections,
             c.refused
         )?;
+        if c.handshake_failed > 0 {
+            writeln!(out, "    TLS handshakes failed: {}", c.handshake_failed)?;
+        }
         if let Some(e) = &l.error {
             writeln!(out, "    error: {e}")?;
         }
