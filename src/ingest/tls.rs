@@ -72,6 +72,13 @@ const CLIENT_CA: &str = "client CA file";
 /// present a certificate signed by one of the CAs in that file, or its
 /// handshake fails. Files are read once, here: a listener started with them
 /// keeps them until it restarts.
+///
+/// The server sends no TLS 1.3 session tickets: syslog senders only write,
+/// and many (syslog-ng's loggen, for one) never read what the server sends;
+/// unread tickets in the sender's socket make its close a TCP reset, which
+/// discards what it sent last before the console has read it. A listener
+/// whose clients resume sessions (`https://`) may turn them back on
+/// (`send_tls13_tickets`) on its own copy of the configuration.
 pub fn server_config(files: &TlsFiles) -> Result<Arc<ServerConfig>, TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let certs = read_certs(CERT, &files.cert_file)?;
@@ -98,11 +105,12 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<ServerConfig>, TlsError> {
             builder.with_client_cert_verifier(verifier)
         }
     };
-    let config = builder.with_single_cert(certs, key).map_err(|e| TlsError::Invalid {
+    let mut config = builder.with_single_cert(certs, key).map_err(|e| TlsError::Invalid {
         what: KEY,
         path: files.key_file.clone(),
         reason: format!("does not go with the certificate in {}: {e}", files.cert_file.display()),
     })?;
+    config.send_tls13_tickets = 0;
     Ok(Arc::new(config))
 }
 
