@@ -85,7 +85,7 @@ impl Pki {
 }
 
 /// Starts serve with a `tls://` listener configured from `pki`.
-fn serve_tls(data: &Path, pki: &Pki, require_client_cert: bool) -> anyhow::Result<(Serve, SocketAddr)> {
+pub fn serve_tls(data: &Path, pki: &Pki, require_client_cert: bool) -> anyhow::Result<(Serve, SocketAddr)> {
     let config = pki.config(require_client_cert)?;
     let config = config.to_str().context("non-UTF-8 temp dir")?;
     let serve = Serve::start_with(data, &["--config", config, "--listen", "tls://127.0.0.1:0"])?;
