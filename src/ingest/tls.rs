@@ -29,7 +29,8 @@ use tokio_util::task::TaskTracker;
 use super::tcp::{self, Upgrade};
 use super::{IngestConfig, Ingested, Listener};
 
-/// How long a peer has to complete the TLS handshake.
+/// How long a peer has to complete the TLS handshake (or the listener's idle
+/// timeout, when that is shorter).
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The `[tls]` table of the configuration file: where the server's
@@ -130,6 +131,7 @@ fn read_certs(what: &'static str, path: &Path) -> Result<Vec<CertificateDer<'sta
 }
 
 fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+    warn_if_shared(path);
     PrivateKeyDer::from_pem_slice(&read(KEY, path)?).map_err(|e| TlsError::Invalid {
         what: KEY,
         path: path.to_owned(),
@@ -140,6 +142,23 @@ fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
             e => pem_reason(&e),
         },
     })
+}
+
+/// A private key others can read is a key others may have copied: say so
+/// (the console still starts; whoever deploys it decides).
+fn warn_if_shared(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                tracing::warn!(file = %path.display(), mode = format!("{mode:o}"), "TLS key file is readable by other users; chmod 600 it.");
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 /// Why a PEM file could not be read, without echoing any of its content
@@ -183,7 +202,7 @@ impl Upgrade for Handshake {
                 return Some(tls);
             }
             Ok(Err(e)) => e.to_string(),
-            Err(_) => format!("no handshake within {} s", self.timeout.as_secs()),
+            Err(_) => format!("no handshake within {:?}", self.timeout),
         };
         let n = listener.counters().handshake_failed();
         tracing::warn!(listener = %listener.url(), peer = %peer, failed = n, reason = %reason, "TLS handshake failed; connection closed.");
@@ -200,7 +219,8 @@ pub(super) async fn bind(
 ) -> std::io::Result<SocketAddr> {
     let files = config.tls.as_ref().ok_or(TlsError::NotConfigured).map_err(invalid_input)?;
     let acceptor = TlsAcceptor::from(server_config(files).map_err(invalid_input)?);
-    let handshake = Handshake { acceptor, timeout: HANDSHAKE_TIMEOUT };
+    let timeout = config.idle_timeout.map_or(HANDSHAKE_TIMEOUT, |idle| idle.min(HANDSHAKE_TIMEOUT));
+    let handshake = Handshake { acceptor, timeout };
     tcp::bind_with(listener, config, tx, shutdown, tasks, handshake).await
 }
 

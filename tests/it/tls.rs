@@ -63,6 +63,11 @@ impl Pki {
             ("rogue.key", rogue_key.serialize_pem()),
         ] {
             std::fs::write(dir.join(name), pem)?;
+            if name.ends_with(".key") {
+                // As a deployment should: the console warns about shared key files.
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(0o600))?;
+            }
         }
         Ok(Self { dir: dir.to_owned() })
     }
@@ -74,8 +79,13 @@ impl Pki {
     /// Writes a configuration file with a `[tls]` table (client certificates
     /// required when `require_client_cert`) and returns its path.
     pub fn config(&self, require_client_cert: bool) -> anyhow::Result<PathBuf> {
+        self.config_with(require_client_cert, "")
+    }
+
+    /// The same, with `top` (top-level settings) before the `[tls]` table.
+    pub fn config_with(&self, require_client_cert: bool, top: &str) -> anyhow::Result<PathBuf> {
         let path = self.path("wardwatch.toml");
-        let mut text = "[tls]\ncert_file = \"server.pem\"\nkey_file = \"server.key\"\n".to_owned();
+        let mut text = top.to_owned() + "[tls]\ncert_file = \"server.pem\"\nkey_file = \"server.key\"\n";
         if require_client_cert {
             text.push_str("client_ca_file = \"ca.pem\"\n");
         }
@@ -248,6 +258,28 @@ fn plain_tcp_to_the_tls_port_is_a_counted_handshake_failure() -> anyhow::Result<
     wait_for_alerts(&data, 10, |a| names(a) == ["after"])?;
     let summary = serve.stop()?;
     assert!(summary.contains("1 alerts, 0 rejected"), "serve said: {summary}");
+    assert!(summary.contains("1 TLS handshakes failed"), "serve said: {summary}");
+    Ok(())
+}
+
+#[test]
+fn a_peer_silent_during_the_handshake_is_cut_off_and_counted() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let pki = Pki::new(&dir.path().join("pki"))?;
+    let data = dir.path().join("data");
+    // The handshake limit is 10 s, or the idle timeout when shorter.
+    let config = pki.config_with(false, "idle_timeout_secs = 1\n")?;
+    let config = config.to_str().context("non-UTF-8 temp dir")?;
+    let serve = Serve::start_with(&data, &["--config", config, "--listen", "tls://127.0.0.1:0"])?;
+    let mut silent = TcpStream::connect(serve.addr("tls")?)?;
+    silent.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+    let mut answer = Vec::new();
+    // Ends when the console closes the connection (a timeout here is an error).
+    silent.read_to_end(&mut answer)?;
+    assert_eq!(answer, b"", "nothing was asked, nothing is answered");
+    let c = wait_for_counters(&data, "tls", |c| c["handshake_failed"] == 1)?;
+    assert_eq!(c["received"], 0, "{c}");
+    let summary = serve.stop()?;
     assert!(summary.contains("1 TLS handshakes failed"), "serve said: {summary}");
     Ok(())
 }
