@@ -25,7 +25,7 @@ pub struct CounterSnapshot {
     pub oversize: u64,
     /// Decoded but not queued: the queue was full (UDP only; TCP waits).
     pub dropped: u64,
-    /// Connections open now (TCP).
+    /// Connections open now (TCP; TLS once its handshake is done).
     pub connections: u64,
     /// Connections refused because `max_connections` were open (TCP).
     pub refused: u64,

@@ -284,6 +284,35 @@ fn a_peer_silent_during_the_handshake_is_cut_off_and_counted() -> anyhow::Result
     Ok(())
 }
 
+#[test]
+fn handshakes_in_progress_count_against_max_connections() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let pki = Pki::new(&dir.path().join("pki"))?;
+    let data = dir.path().join("data");
+    let config = pki.config_with(false, "max_connections = 1\n")?;
+    let config = config.to_str().context("non-UTF-8 temp dir")?;
+    let serve = Serve::start_with(&data, &["--config", config, "--listen", "tls://127.0.0.1:0"])?;
+    let tls = serve.addr("tls")?;
+    // Accepted first (the backlog is first in, first out), it holds the one slot without a handshake.
+    let holder = TcpStream::connect(tls)?;
+    let mut second = TcpStream::connect(tls)?;
+    let mut answer = Vec::new();
+    second.read_to_end(&mut answer)?;
+    assert_eq!(answer, b"", "refused connections are closed at once");
+    wait_for_counters(&data, "tls", |c| c["refused"] == 1)?;
+    // Giving up the handshake frees the slot: counted as a failed handshake.
+    drop(holder);
+    wait_for_counters(&data, "tls", |c| c["handshake_failed"] == 1)?;
+    ok(
+        "openssl s_client",
+        &s_client(tls, &pki, None, &octet_counted(&["<14>1 - h a - - - slot free".into()]))?,
+    )?;
+    wait_for_alerts(&data, 10, |a| names(a) == ["slot free"])?;
+    let summary = serve.stop()?;
+    assert!(summary.contains("1 connections refused, 1 TLS handshakes failed"), "serve said: {summary}");
+    Ok(())
+}
+
 /// Runs `serve --listen tls://127.0.0.1:0` with `extra` arguments; it must
 /// refuse to go on, and returns what it printed.
 fn serve_fails(data: &Path, extra: &[&str]) -> anyhow::Result<String> {
