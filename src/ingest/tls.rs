@@ -205,7 +205,13 @@ impl Upgrade for Handshake {
             Err(_) => format!("no handshake within {:?}", self.timeout),
         };
         let n = listener.counters().handshake_failed();
-        tracing::warn!(listener = %listener.url(), peer = %peer, failed = n, reason = %reason, "TLS handshake failed; connection closed.");
+        // A scanner on the port must not flood the log: the 1st, 2nd, 4th,
+        // 8th... failure at WARN, every one at DEBUG; the counter has them all.
+        if n.is_power_of_two() {
+            tracing::warn!(listener = %listener.url(), peer = %peer, failed = n, reason = %reason, "TLS handshake failed; connection closed.");
+        } else {
+            tracing::debug!(listener = %listener.url(), peer = %peer, failed = n, reason = %reason, "TLS handshake failed; connection closed.");
+        }
         None
     }
 }
