@@ -98,6 +98,8 @@ pub(super) async fn bind_with<U: Upgrade>(
                         (listener.clone(), config.clone(), tx.clone(), shutdown.clone(), upgrade.clone());
                     conn_tasks.spawn(async move {
                         let stream = tokio::select! {
+                            // A plain stream is ready at once: it then gets the drain grace like any other.
+                            biased;
                             s = upgrade.upgrade(&listener, stream, peer) => s,
                             () = shutdown.cancelled() => None,
                         };
