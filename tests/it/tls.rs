@@ -124,12 +124,17 @@ fn s_client(addr: SocketAddr, pki: &Pki, client: Option<&str>, input: &[u8]) -> 
 }
 
 /// `gnutls-cli` sends `input` then closes, verifying the server's
-/// certificate (for 127.0.0.1) against the test CA.
-fn gnutls_cli(addr: SocketAddr, pki: &Pki, input: &[u8]) -> anyhow::Result<Output> {
+/// certificate (for 127.0.0.1) against the test CA; `client` names a
+/// certificate to present.
+fn gnutls_cli(addr: SocketAddr, pki: &Pki, client: Option<&str>, input: &[u8]) -> anyhow::Result<Output> {
     let mut cmd = Command::new("gnutls-cli");
     cmd.arg(format!("--x509cafile={}", pki.path("ca.pem").display()))
         .arg(format!("--port={}", addr.port()))
         .arg(addr.ip().to_string());
+    if let Some(name) = client {
+        cmd.arg(format!("--x509certfile={}", pki.path(&format!("{name}.pem")).display()));
+        cmd.arg(format!("--x509keyfile={}", pki.path(&format!("{name}.key")).display()));
+    }
     feed(cmd, input).context("gnutls-cli (package gnutls-bin)")
 }
 
@@ -192,7 +197,7 @@ fn gnutls_cli_octet_counted_messages_are_stored_and_parsed() -> anyhow::Result<(
     let (serve, tls) = serve_tls(&data, &pki, false)?;
     let messages: Vec<String> =
         (1..=5).map(|i| format!("<86>1 2024-05-01T11:00:00Z infusion-gw sshd - AUTH - gnutls {i}")).collect();
-    ok("gnutls-cli", &gnutls_cli(tls, &pki, &octet_counted(&messages))?)?;
+    ok("gnutls-cli", &gnutls_cli(tls, &pki, None, &octet_counted(&messages))?)?;
     let alerts = wait_for_alerts(&data, 10, |a| a.len() == 5)?;
     let mut got = names(&alerts);
     got.sort();
@@ -226,14 +231,18 @@ fn with_a_client_ca_only_clients_with_a_signed_certificate_get_in() -> anyhow::R
         "openssl s_client with the CA-signed certificate",
         &s_client(tls, &pki, Some("client"), &msg("signed two"))?,
     )?;
-    let alerts = wait_for_alerts(&data, 10, |a| a.len() >= 2)?;
+    ok(
+        "gnutls-cli with the CA-signed certificate",
+        &gnutls_cli(tls, &pki, Some("client"), &msg("signed three"))?,
+    )?;
+    let alerts = wait_for_alerts(&data, 10, |a| a.len() >= 3)?;
     let mut got = names(&alerts);
     got.sort();
-    assert_eq!(got, ["signed one", "signed two"], "only signed clients' messages are stored");
-    let c = wait_for_counters(&data, "tls", |c| c["parsed"] == 2)?;
-    assert_eq!((&c["received"], &c["handshake_failed"]), (&2.into(), &2.into()), "{c}");
+    assert_eq!(got, ["signed one", "signed three", "signed two"], "only signed clients' messages are stored");
+    let c = wait_for_counters(&data, "tls", |c| c["parsed"] == 3)?;
+    assert_eq!((&c["received"], &c["handshake_failed"]), (&3.into(), &2.into()), "{c}");
     let summary = serve.stop()?;
-    assert!(summary.contains("2 alerts, 0 rejected"), "serve said: {summary}");
+    assert!(summary.contains("3 alerts, 0 rejected"), "serve said: {summary}");
     assert!(summary.contains("2 TLS handshakes failed"), "serve said: {summary}");
     Ok(())
 }
