@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and the tests need, only when some are missing.
 # Idempotent; uses sudo when not root. Called by `make deps`.
+# Also unpacks syslog-ng's `loggen` (a test client) into $WARDWATCH_SYSLOG_NG_DIR
+# (default ~/.cache/wardwatch/syslog-ng), without installing syslog-ng: see the end.
 set -euo pipefail
 
 PACKAGES=(
@@ -10,6 +12,7 @@ PACKAGES=(
   xvfb xauth x11-utils dbus dbus-x11 webkit2gtk-driver imagemagick
   gnome-keyring keyutils dunst libnotify-bin bsdutils procps
   nodejs npm
+  openssl gnutls-bin rsyslog rsyslog-gnutls libglib2.0-0
 )
 
 missing=()
@@ -24,17 +27,46 @@ if command -v node >/dev/null && command -v npm >/dev/null; then
   missing=("${filtered[@]+"${filtered[@]}"}")
 fi
 
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "deps: all Debian packages present"
-  exit 0
-fi
-
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-for i in 1 2 3 4 5 6; do
-  $SUDO apt-get -o DPkg::Lock::Timeout=600 update -q && break
-  sleep 10
-done
-$SUDO apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}"
+apt_updated=""
+apt_update() {
+  [ -n "$apt_updated" ] && return 0
+  for i in 1 2 3 4 5 6; do
+    $SUDO apt-get -o DPkg::Lock::Timeout=600 update -q && break
+    sleep 10
+  done
+  apt_updated=1
+}
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps: all Debian packages present"
+else
+  echo "deps: installing ${missing[*]}"
+  apt_update
+  $SUDO apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}"
+fi
+
+# syslog-ng's loggen, a real syslog client for the tests (tests/it/clients.rs).
+# syslog-ng-core conflicts with rsyslog, so it is never installed: the package
+# is downloaded and unpacked into a private directory (its loggen needs only
+# its own libraries, which the package carries, plus glib and OpenSSL). Run it as
+#   SYSLOGNG_PREFIX=$DIR/usr LD_LIBRARY_PATH=$DIR/usr/lib/syslog-ng $DIR/usr/bin/loggen
+SYSLOG_NG_DIR="${WARDWATCH_SYSLOG_NG_DIR:-$HOME/.cache/wardwatch/syslog-ng}"
+if [ -x "$SYSLOG_NG_DIR/usr/bin/loggen" ]; then
+  echo "deps: loggen present in $SYSLOG_NG_DIR"
+else
+  echo "deps: unpacking syslog-ng-core's loggen into $SYSLOG_NG_DIR"
+  download=$(mktemp -d)
+  trap 'rm -rf "$download"' EXIT
+  # apt's download user must be able to write there.
+  chmod 0777 "$download"
+  if ! (cd "$download" && apt-get download -q syslog-ng-core); then
+    apt_update
+    (cd "$download" && apt-get download -q syslog-ng-core)
+  fi
+  mkdir -p "$SYSLOG_NG_DIR"
+  dpkg -x "$download"/syslog-ng-core_*.deb "$SYSLOG_NG_DIR"
+  test -x "$SYSLOG_NG_DIR/usr/bin/loggen"
+fi

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::ingest::{IngestConfig, ListenUrl, ListenUrlError};
+use crate::ingest::{IngestConfig, ListenUrl, ListenUrlError, TlsFiles};
 
 /// Environment variable naming the data directory.
 pub const ENV_DATA_DIR: &str = "WARDWATCH_DATA_DIR";
@@ -39,6 +39,9 @@ pub struct ConfigFile {
     /// Seconds; 0 keeps idle connections open for ever.
     pub idle_timeout_secs: Option<u64>,
     pub queue_capacity: Option<usize>,
+    /// `[tls]`: `cert_file`, `key_file`, optional `client_ca_file` (PEM), for
+    /// `tls://` listeners. Relative paths are read from the file's directory.
+    pub tls: Option<TlsFiles>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +87,9 @@ impl ConsoleConfig {
         if let Some(q) = file.queue_capacity {
             self.queue_capacity = q;
         }
+        if let Some(t) = file.tls {
+            self.ingest.tls = Some(t);
+        }
         self
     }
 
@@ -123,8 +129,19 @@ impl ConfigFile {
     pub fn read(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-        toml::from_str(&text)
-            .map_err(|source| ConfigError::Parse { path: path.to_owned(), source: Box::new(source) })
+        let mut file: Self = toml::from_str(&text)
+            .map_err(|source| ConfigError::Parse { path: path.to_owned(), source: Box::new(source) })?;
+        if let (Some(tls), Some(dir)) = (file.tls.as_mut(), path.parent()) {
+            for p in [Some(&mut tls.cert_file), Some(&mut tls.key_file), tls.client_ca_file.as_mut()]
+                .into_iter()
+                .flatten()
+            {
+                if p.is_relative() {
+                    *p = dir.join(&*p);
+                }
+            }
+        }
+        Ok(file)
     }
 }
 
@@ -163,11 +180,31 @@ mod tests {
     }
 
     #[test]
+    fn tls_paths_are_read_relative_to_the_file() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("wardwatch.toml");
+        std::fs::write(&path, "[tls]\ncert_file = \"certs/server.pem\"\nkey_file = \"/etc/k.pem\"\n")?;
+        let c = ConsoleConfig::new("/d").with_file(ConfigFile::read(&path)?);
+        let tls = c.ingest.tls.ok_or("no [tls]")?;
+        assert_eq!(tls.cert_file, dir.path().join("certs/server.pem"));
+        assert_eq!(tls.key_file, PathBuf::from("/etc/k.pem"));
+        assert_eq!(tls.client_ca_file, None);
+        Ok(())
+    }
+
+    #[test]
     fn bad_settings_are_refused_with_the_reason() {
         let e = ConsoleConfig::new("/d").with_env(env(&[(ENV_LISTEN, "udp://nowhere")])).err();
         assert!(e.is_some_and(|e| e.to_string().contains("WARDWATCH_LISTEN")));
         assert!(toml::from_str::<ConfigFile>("listen = [\"ftp://1.2.3.4:5\"]").is_err());
         assert!(toml::from_str::<ConfigFile>("unknown_key = 1").is_err());
+        assert!(
+            toml::from_str::<ConfigFile>("[tls]\ncert_file = \"c.pem\"\n").is_err(),
+            "key_file is required"
+        );
+        assert!(
+            toml::from_str::<ConfigFile>("[tls]\ncert_file = \"c\"\nkey_file = \"k\"\nkey = 1\n").is_err()
+        );
         let mut c = ConsoleConfig::new("/d");
         c.ingest.max_message_bytes = 100;
         assert!(c.validate().is_err());

@@ -165,6 +165,9 @@ pub struct ListenerCounters {
     /// Of `parsed`, records that were device context rather than alerts (EVE flows, DNS, ...).
     #[ts(type = "number")]
     pub context: u64,
+    /// TLS handshakes that failed or timed out (tls:// and https:// only).
+    #[ts(type = "number")]
+    pub handshake_failed: u64,
     #[ts(type = "number")]
     pub connections: u64,
     #[ts(type = "number")]
@@ -269,6 +272,7 @@ impl From<ListenerStatus> for ListenerView {
                 oversize: c.oversize,
                 dropped: c.dropped,
                 context: c.context,
+                handshake_failed: c.handshake_failed,
                 connections: c.connections,
                 refused: c.refused,
             },

@@ -15,6 +15,7 @@ pub struct Counters {
     connections: AtomicU64,
     refused: AtomicU64,
     context: AtomicU64,
+    handshake_failed: AtomicU64,
 }
 
 /// The counters at one moment.
@@ -26,7 +27,7 @@ pub struct CounterSnapshot {
     pub oversize: u64,
     /// Decoded but not queued: the queue was full (UDP only; TCP waits).
     pub dropped: u64,
-    /// Connections open now (TCP).
+    /// Connections open now (TCP; TLS once its handshake is done).
     pub connections: u64,
     /// Connections refused because `max_connections` were open (TCP).
     pub refused: u64,
@@ -34,6 +35,10 @@ pub struct CounterSnapshot {
     /// flows, DNS, TLS, ...).
     #[serde(default)]
     pub context: u64,
+    /// TLS handshakes that failed or timed out (TLS only): no certificate,
+    /// an untrusted one, plain TCP bytes, a stalled peer.
+    #[serde(default)]
+    pub handshake_failed: u64,
 }
 
 impl Counters {
@@ -65,6 +70,10 @@ impl Counters {
     pub(super) fn refused(&self) -> u64 {
         self.refused.fetch_add(1, Ordering::Relaxed) + 1
     }
+    /// Counts a failed TLS handshake and returns how many there have been.
+    pub(super) fn handshake_failed(&self) -> u64 {
+        self.handshake_failed.fetch_add(1, Ordering::Relaxed) + 1
+    }
     pub(super) fn connection_closed(&self) {
         self.connections.fetch_sub(1, Ordering::Relaxed);
     }
@@ -79,6 +88,7 @@ impl Counters {
             connections: self.connections.load(Ordering::Relaxed),
             refused: self.refused.load(Ordering::Relaxed),
             context: self.context.load(Ordering::Relaxed),
+            handshake_failed: self.handshake_failed.load(Ordering::Relaxed),
         }
     }
 }

@@ -27,6 +27,7 @@ use tokio_util::task::TaskTracker;
 pub use counters::{CounterSnapshot, Counters};
 use sources::{Outcome, Tables};
 pub use sources::{ReasonCount, SourceCounts, SourceStatus, MAX_REASONS, MAX_SOURCES, OTHER_REASONS};
+pub use tls::{server_config as tls_server_config, TlsError, TlsFiles};
 pub use url::{Endpoint, ListenUrl, ListenUrlError, Transport};
 
 use crate::model::{Alert, DeviceContext, Format, RawMessage};
@@ -45,6 +46,10 @@ pub struct IngestConfig {
     /// The console's data directory, for listeners that keep state of their
     /// own (a followed file's position, keys); set by the console.
     pub data_dir: Option<std::path::PathBuf>,
+    /// The server certificate and key (and optional client CA) for `tls://`
+    /// listeners, from the `[tls]` table; a `tls://` listener without them
+    /// fails to start.
+    pub tls: Option<TlsFiles>,
 }
 
 impl Default for IngestConfig {
@@ -54,6 +59,7 @@ impl Default for IngestConfig {
             max_connections: 1024,
             idle_timeout: Some(std::time::Duration::from_secs(600)),
             data_dir: None,
+            tls: None,
         }
     }
 }

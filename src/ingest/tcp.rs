@@ -1,10 +1,17 @@
 //! RFC 6587: syslog over TCP, octet-counted or delimited, detected per frame.
+//!
+//! The accept loop and the per-connection loop (framing, back-pressure, idle
+//! timeout, oversize handling, the `max_connections` limit, counters) are
+//! generic over what the accepted socket is turned into: [`Plain`] keeps the
+//! TCP stream, `tls` wraps it in a TLS session first (see [`Upgrade`]).
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use tokio::io::AsyncRead;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio_util::codec::FramedRead;
@@ -18,6 +25,33 @@ use crate::codec::framing::{Frame, SyslogFramer};
 /// is already on its way.
 const DRAIN_GRACE: Duration = Duration::from_millis(200);
 
+/// What an accepted TCP connection becomes before frames are read from it.
+///
+/// Runs in the connection's own task while it holds one of the
+/// `max_connections` slots, so a slow peer delays nobody else. `None` ends
+/// the connection: the implementation has already counted and logged why.
+pub(super) trait Upgrade: Send + Sync + 'static {
+    type Stream: AsyncRead + Unpin + Send + 'static;
+
+    fn upgrade(
+        &self,
+        listener: &Listener,
+        stream: TcpStream,
+        peer: SocketAddr,
+    ) -> impl Future<Output = Option<Self::Stream>> + Send;
+}
+
+/// Plain TCP: the stream as accepted.
+pub(super) struct Plain;
+
+impl Upgrade for Plain {
+    type Stream = TcpStream;
+
+    async fn upgrade(&self, _listener: &Listener, stream: TcpStream, _peer: SocketAddr) -> Option<TcpStream> {
+        Some(stream)
+    }
+}
+
 pub(super) async fn bind(
     listener: Arc<Listener>,
     config: IngestConfig,
@@ -25,10 +59,24 @@ pub(super) async fn bind(
     shutdown: CancellationToken,
     tasks: &TaskTracker,
 ) -> std::io::Result<SocketAddr> {
+    bind_with(listener, config, tx, shutdown, tasks, Plain).await
+}
+
+/// Binds the listener's address and serves each accepted connection,
+/// turned into a stream by `upgrade`, until `shutdown` is cancelled.
+pub(super) async fn bind_with<U: Upgrade>(
+    listener: Arc<Listener>,
+    config: IngestConfig,
+    tx: mpsc::Sender<Ingested>,
+    shutdown: CancellationToken,
+    tasks: &TaskTracker,
+    upgrade: U,
+) -> std::io::Result<SocketAddr> {
     let socket = TcpListener::bind(listener.url().addr().ok_or_else(not_a_socket)?).await?;
     let bound = socket.local_addr()?;
     let conn_tasks = tasks.clone();
     let slots = Arc::new(Semaphore::new(config.max_connections));
+    let upgrade = Arc::new(upgrade);
     tasks.spawn(async move {
         loop {
             let accepted = tokio::select! {
@@ -46,15 +94,19 @@ pub(super) async fn bind(
                         }
                         continue;
                     };
-                    conn_tasks.spawn(connection(
-                        slot,
-                        listener.clone(),
-                        config.clone(),
-                        tx.clone(),
-                        shutdown.clone(),
-                        stream,
-                        peer,
-                    ));
+                    let (listener, config, tx, shutdown, upgrade) =
+                        (listener.clone(), config.clone(), tx.clone(), shutdown.clone(), upgrade.clone());
+                    conn_tasks.spawn(async move {
+                        let stream = tokio::select! {
+                            // A plain stream is ready at once: it then gets the drain grace like any other.
+                            biased;
+                            s = upgrade.upgrade(&listener, stream, peer) => s,
+                            () = shutdown.cancelled() => None,
+                        };
+                        if let Some(stream) = stream {
+                            connection(slot, listener, config, tx, shutdown, stream, peer).await;
+                        }
+                    });
                 }
                 Err(e) => {
                     // Usually out of file descriptors: wait a little rather than spin.
@@ -68,13 +120,13 @@ pub(super) async fn bind(
     Ok(bound)
 }
 
-async fn connection(
+async fn connection<S: AsyncRead + Unpin + Send>(
     _slot: OwnedSemaphorePermit,
     listener: Arc<Listener>,
     config: IngestConfig,
     tx: mpsc::Sender<Ingested>,
     shutdown: CancellationToken,
-    stream: TcpStream,
+    stream: S,
     peer: SocketAddr,
 ) {
     listener.counters().connection_opened();
@@ -113,8 +165,8 @@ async fn connection(
 }
 
 /// The next frame, or `Err(limit)` when none came within the idle limit.
-async fn next_or_idle(
-    frames: &mut FramedRead<TcpStream, SyslogFramer>,
+async fn next_or_idle<S: AsyncRead + Unpin>(
+    frames: &mut FramedRead<S, SyslogFramer>,
     idle: Option<Duration>,
 ) -> Result<Option<std::io::Result<Frame>>, Duration> {
     match idle {

@@ -6,3 +6,4 @@ mod eve_file;
 mod parse;
 mod serve;
 mod support;
+mod tls;

@@ -16,6 +16,8 @@ pub struct Serve {
     child: Child,
     pub udp: SocketAddr,
     pub tcp: SocketAddr,
+    /// Every listener serve printed, as (url, bound address), in its order.
+    pub listening: Vec<(String, SocketAddr)>,
     stdout: BufReader<ChildStdout>,
 }
 
@@ -37,6 +39,7 @@ impl Serve {
             .context("could not start wardwatch serve")?;
         let mut stdout = BufReader::new(child.stdout.take().context("no stdout")?);
         let (mut udp, mut tcp) = (None, None);
+        let mut listening = Vec::new();
         let mut line = String::new();
         loop {
             line.clear();
@@ -47,9 +50,10 @@ impl Serve {
             if let Some(rest) = line.trim().strip_prefix("listening ") {
                 let (url, addr) = rest.split_once(" on ").context("odd listening line")?;
                 let addr: SocketAddr = addr.parse()?;
-                if url.starts_with("udp") {
+                listening.push((url.to_owned(), addr));
+                if url.starts_with("udp://") {
                     udp = Some(addr);
-                } else {
+                } else if url.starts_with("tcp://") {
                     tcp = Some(addr);
                 }
             } else if line.starts_with("following ") {
@@ -60,7 +64,23 @@ impl Serve {
                 bail!("unexpected line from serve: {line}");
             }
         }
-        Ok(Self { child, udp: udp.context("no udp listener")?, tcp: tcp.context("no tcp listener")?, stdout })
+        Ok(Self {
+            child,
+            udp: udp.context("no udp listener")?,
+            tcp: tcp.context("no tcp listener")?,
+            listening,
+            stdout,
+        })
+    }
+
+    /// The bound address of the first listener whose URL has this scheme.
+    pub fn addr(&self, scheme: &str) -> anyhow::Result<SocketAddr> {
+        let prefix = format!("{scheme}://");
+        self.listening
+            .iter()
+            .find(|(url, _)| url.starts_with(&prefix))
+            .map(|(_, addr)| *addr)
+            .with_context(|| format!("serve has no {scheme}:// listener"))
     }
 
     /// Sends SIGTERM and waits for a clean exit; returns what it printed last.
@@ -125,4 +145,38 @@ pub fn wait_for_alerts(
 
 pub fn names(alerts: &[Value]) -> Vec<String> {
     alerts.iter().filter_map(|a| a["name"].as_str().map(str::to_owned)).collect()
+}
+
+/// A running console's counters for its first listener with this scheme,
+/// from `wardwatch status --json`.
+pub fn counters(data_dir: &Path, scheme: &str) -> anyhow::Result<Value> {
+    let dir = data_dir.to_str().context("non-UTF-8 temp dir")?;
+    let out = run(&["status", "--data-dir", dir, "--json"], None)?;
+    anyhow::ensure!(out.status.success(), "status failed: {}", String::from_utf8_lossy(&out.stderr));
+    let status: Value = serde_json::from_slice(&out.stdout)?;
+    let prefix = format!("{scheme}://");
+    status["status"]["listeners"]
+        .as_array()
+        .and_then(|ls| ls.iter().find(|l| l["url"].as_str().is_some_and(|u| u.starts_with(&prefix))))
+        .map(|l| l["counters"].clone())
+        .with_context(|| format!("no {scheme}:// listener in status: {status}"))
+}
+
+/// Polls [`counters`] until `done` holds, or fails after ten seconds.
+pub fn wait_for_counters(
+    data_dir: &Path,
+    scheme: &str,
+    done: impl Fn(&Value) -> bool,
+) -> anyhow::Result<Value> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let c = counters(data_dir, scheme).unwrap_or_default();
+        if done(&c) {
+            return Ok(c);
+        }
+        if Instant::now() > deadline {
+            bail!("gave up waiting on the {scheme}:// counters; last saw {c}");
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
 }

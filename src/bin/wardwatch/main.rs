@@ -41,7 +41,8 @@ enum Command {
         /// Default: both of those. Port 0 picks a free port; the bound address is printed.
         #[arg(long = "listen", value_name = "URL")]
         listen: Vec<ListenUrl>,
-        /// A TOML configuration file (data_dir, listen, max_message_bytes, queue_capacity).
+        /// A TOML configuration file (data_dir, listen, max_message_bytes, queue_capacity,
+        /// and a [tls] table with cert_file, key_file and client_ca_file for tls:// listeners).
         #[arg(long)]
         config: Option<PathBuf>,
     },
@@ -212,11 +213,12 @@ fn serve(data_dir: Option<PathBuf>, listen: Vec<ListenUrl>, config: Option<PathB
             t.dropped += l.counters.dropped;
             t.refused += l.counters.refused;
             t.context += l.counters.context;
+            t.handshake_failed += l.counters.handshake_failed;
         }
         // Device context (EVE flows, DNS, ...) is parsed but makes no alert.
         println!(
-            "stopped: {} alerts, {} rejected, {} oversize, {} dropped, {} connections refused, {} context records this run",
-            t.parsed - t.context, t.rejected, t.oversize, t.dropped, t.refused, t.context
+            "stopped: {} alerts, {} rejected, {} oversize, {} dropped, {} connections refused, {} TLS handshakes failed, {} context records this run",
+            t.parsed - t.context, t.rejected, t.oversize, t.dropped, t.refused, t.handshake_failed, t.context
         );
         Ok(())
     })
@@ -283,6 +285,9 @@ fn status(data_dir: &std::path::Path, json: bool) -> anyhow::Result<()> {
             c.connections,
             c.refused
         )?;
+        if c.handshake_failed > 0 {
+            writeln!(out, "    TLS handshakes failed: {}", c.handshake_failed)?;
+        }
         if let Some(e) = &l.error {
             writeln!(out, "    error: {e}")?;
         }

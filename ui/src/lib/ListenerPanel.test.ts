@@ -17,7 +17,7 @@ describe('ListenerPanel', () => {
     fakeBackend({
       listener_status: () => [
         listener({
-          counters: { received: 1200, parsed: 1190, rejected: 7, oversize: 3, dropped: 0, context: 0, connections: 2, refused: 4 },
+          counters: { received: 1200, parsed: 1190, rejected: 7, oversize: 3, dropped: 0, context: 0, handshake_failed: 0, connections: 2, refused: 4 },
         }),
         listener({ url: 'tcp://127.0.0.1:6514', boundAddr: null, state: 'failed', error: 'address already in use' }),
       ],
@@ -58,6 +58,7 @@ describe('ListenerPanel', () => {
           rejectedByReason: [{ reason: 'rfc5424: priority is over 191', count: 1 }],
         }),
         listener({ url: 'tcp://127.0.0.1:5514' }),
+        listener({ url: 'tls://127.0.0.1:6514', counters: { ...listener().counters, handshake_failed: 2 } }),
         listener({
           url: 'eve:///var/log/suricata/eve.json',
           boundAddr: null,
@@ -67,10 +68,13 @@ describe('ListenerPanel', () => {
       ],
     });
     render(ListenerPanel, {});
-    const [udp, tcp, eve] = await screen.findAllByTestId('listener-row');
+    const [udp, tcp, tls, eve] = await screen.findAllByTestId('listener-row');
+    expect(counter(tls!, 'handshake_failed')).toBe('2');
+    expect(tls!.querySelector('[data-counter=handshake_failed]')?.classList.contains('loss')).toBe(true);
     expect(eve!.textContent).toContain('Following the file /var/log/suricata/eve.json');
     expect(counter(eve!, 'context')).toBe('8');
     expect(counter(udp!, 'context')).toBeUndefined();
+    expect(counter(udp!, 'handshake_failed')).toBeUndefined();
     expect(eve!.querySelector('[data-testid=source-row] td')?.textContent).toBe('File (no network sender)');
     const rows = [...udp!.querySelectorAll('[data-testid=source-row]')].map((r) =>
       [...r.querySelectorAll('td')].map((td) => td.textContent?.trim()),

@@ -4,4 +4,8 @@ export type ListenerCounters = { received: number, parsed: number, rejected: num
 /**
  * Of `parsed`, records that were device context rather than alerts (EVE flows, DNS, ...).
  */
-context: number, connections: number, refused: number, };
+context: number, 
+/**
+ * TLS handshakes that failed or timed out (tls:// and https:// only).
+ */
+handshake_failed: number, connections: number, refused: number, };
