@@ -276,3 +276,41 @@ fn cef_and_leef_come_bare_in_an_envelope_or_after_a_prefix() -> anyhow::Result<(
     assert_eq!(r[2]["format"], "leef");
     Ok(())
 }
+
+/// `wardwatch parse ... | head -1`: the reader closing the pipe early ends the
+/// command quietly and successfully, not with an error or a backtrace.
+#[test]
+fn a_reader_that_stops_early_is_not_an_error() -> anyhow::Result<()> {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(crate::support::bin())
+        .args(["parse", "--format", "auto", "--jsonl"])
+        .env("RUST_BACKTRACE", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut stdout = BufReader::new(child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?);
+    let mut stdin = child.stdin.take().ok_or_else(|| anyhow::anyhow!("no stdin"))?;
+    // Far more than a pipe holds, written from another thread so that
+    // neither side waits on the other.
+    let writer = std::thread::spawn(move || {
+        let line = "{\"input\": \"<14>1 - h a - - - a message long enough to fill the pipe quickly\"}\n"
+            .repeat(1000);
+        for _ in 0..50 {
+            if stdin.write_all(line.as_bytes()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut first = String::new();
+    stdout.read_line(&mut first)?;
+    assert!(first.contains("\"ok\":true"), "{first}");
+    drop(stdout);
+    writer.join().map_err(|_| anyhow::anyhow!("writer thread panicked"))?;
+    let out = child.wait_with_output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exited {}: {stderr}", out.status);
+    assert!(stderr.is_empty(), "printed on stderr: {stderr}");
+    Ok(())
+}

@@ -117,11 +117,18 @@ enum ParseFormat {
 fn main() -> anyhow::Result<()> {
     match run(Cli::parse()) {
         // `wardwatch alerts | head` closing the pipe early is not an error.
-        Err(e) if e.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe) => {
-            Ok(())
-        }
+        Err(e) if is_broken_pipe(&e) => Ok(()),
         other => other,
     }
+}
+
+/// Whether the error is, or wraps (as `serde_json` does), a closed stdout.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    let pipe = Some(io::ErrorKind::BrokenPipe);
+    e.chain().any(|cause| {
+        cause.downcast_ref::<io::Error>().map(io::Error::kind) == pipe
+            || cause.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind) == pipe
+    })
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
