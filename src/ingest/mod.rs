@@ -26,7 +26,7 @@ use tokio_util::task::TaskTracker;
 pub use counters::{CounterSnapshot, Counters};
 pub use url::{Endpoint, ListenUrl, ListenUrlError, Transport};
 
-use crate::model::{Alert, Format, RawMessage};
+use crate::model::{Alert, DeviceObservation, Format, RawMessage};
 use crate::normalize::{self, Receipt};
 
 /// Limits that apply to every listener.
@@ -76,6 +76,9 @@ pub struct Rejected {
 pub enum Ingested {
     Alert(Alert),
     Rejected(Rejected),
+    /// What a device gateway said about a device (HL7 over MLLP): context
+    /// for the device's clinical-use state, not an alert.
+    Device(DeviceObservation),
 }
 
 /// A listener's life, as shown to people.
