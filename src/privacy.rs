@@ -173,7 +173,9 @@ mod tests {
         assert_eq!(h(&a, "HED12", "PID"), PINNED);
     }
 
-    const PINNED: &str = "PIN";
+    /// HMAC-SHA256(key 32 × 0x07, "wardwatch patient-id v1\0" || u64be(5) "HED12" || u64be(3) "PID"),
+    /// checked with Python's `hmac` module.
+    const PINNED: &str = "dc4139900bcc36a48943009f07e50b4849e1d3aac04727211c4d1621040f14ca";
 
     #[test]
     fn debug_shows_nothing_of_the_key() {
@@ -192,7 +194,10 @@ mod tests {
         assert_eq!(mode(&dir.path().join(KEY_FILE)), 0o600);
         assert_eq!(mode(&dir.path().join("keys")), 0o700);
         let other = tempfile::tempdir().map_err(|e| KeyError::Io { path: "tmp".into(), source: e })?;
-        assert_ne!(PatientIdKey::load_or_create(other.path())?.hash_parts("x", "y"), first.hash_parts("x", "y"));
+        assert_ne!(
+            PatientIdKey::load_or_create(other.path())?.hash_parts("x", "y"),
+            first.hash_parts("x", "y")
+        );
         Ok(())
     }
 
@@ -200,7 +205,8 @@ mod tests {
     fn a_damaged_key_file_is_refused_not_replaced() -> Result<(), KeyError> {
         let dir = tempfile::tempdir().map_err(|e| KeyError::Io { path: "tmp".into(), source: e })?;
         let path = dir.path().join(KEY_FILE);
-        std::fs::create_dir_all(dir.path().join("keys")).map_err(|e| KeyError::Io { path: path.clone(), source: e })?;
+        std::fs::create_dir_all(dir.path().join("keys"))
+            .map_err(|e| KeyError::Io { path: path.clone(), source: e })?;
         std::fs::write(&path, b"short").map_err(|e| KeyError::Io { path: path.clone(), source: e })?;
         assert!(matches!(PatientIdKey::load_or_create(dir.path()), Err(KeyError::BadLength { len: 5, .. })));
         assert_eq!(std::fs::read(&path).ok().as_deref(), Some(&b"short"[..]));

@@ -253,7 +253,10 @@ pub struct Location {
 
 impl Location {
     pub fn is_empty(&self) -> bool {
-        self.point_of_care.is_empty() && self.room.is_empty() && self.bed.is_empty() && self.facility.is_empty()
+        self.point_of_care.is_empty()
+            && self.room.is_empty()
+            && self.bed.is_empty()
+            && self.facility.is_empty()
     }
 }
 
@@ -282,7 +285,12 @@ impl Ei {
             (true, &self.entity_id),
             (true, &self.universal_id),
         ];
-        candidates.into_iter().filter(|(m, _)| *m).map(|(_, s)| s.trim()).find(|s| is_eui(s)).map(|s| s.to_ascii_uppercase())
+        candidates
+            .into_iter()
+            .filter(|(m, _)| *m)
+            .map(|(_, s)| s.trim())
+            .find(|s| is_eui(s))
+            .map(|s| s.to_ascii_uppercase())
     }
 }
 
@@ -566,7 +574,10 @@ pub fn parse(raw: &[u8]) -> Result<Hl7Message, ParseError> {
             && id[1..].iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
             && seg.bytes.get(3).is_none_or(|&b| b == d.field as u8);
         if !valid_id {
-            return Err(err(seg.offset, "a segment starts with a three-character id (A-Z, 0-9) and a field separator"));
+            return Err(err(
+                seg.offset,
+                "a segment starts with a three-character id (A-Z, 0-9) and a field separator",
+            ));
         }
         msg.segments.push(String::from_utf8_lossy(id).into_owned());
         match id {
@@ -672,7 +683,8 @@ fn alarm(rows: &[Obx]) -> Option<Alarm> {
     let attr = |names: &[&str], codes: &[&str]| -> Option<String> {
         rows.iter()
             .find(|o| {
-                o.identifier.mdc_name().is_some_and(|n| names.contains(&n)) || codes.contains(&o.identifier.code.as_str())
+                o.identifier.mdc_name().is_some_and(|n| names.contains(&n))
+                    || codes.contains(&o.identifier.code.as_str())
             })
             .map(|o| o.value.trim().to_owned())
             .filter(|v| !v.is_empty())
@@ -718,11 +730,8 @@ const KEPT: &[(&[u8], &[usize])] = &[
 /// one we could not read, so nothing in it is trusted to be harmless.
 pub fn redact(raw: &[u8]) -> Vec<u8> {
     let at = start(raw);
-    let d = raw
-        .get(at..)
-        .filter(|b| b.starts_with(b"MSH"))
-        .and_then(|b| delimiters(b).ok())
-        .unwrap_or_default();
+    let d =
+        raw.get(at..).filter(|b| b.starts_with(b"MSH")).and_then(|b| delimiters(b).ok()).unwrap_or_default();
     let sep = d.field as u8;
     let mut out = Vec::with_capacity(raw.len());
     for seg in segments(raw) {
@@ -760,7 +769,9 @@ pub fn redact(raw: &[u8]) -> Vec<u8> {
 }
 
 fn is_segment_id(id: &[u8]) -> bool {
-    id.len() == 3 && id[0].is_ascii_uppercase() && id[1..].iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    id.len() == 3
+        && id[0].is_ascii_uppercase()
+        && id[1..].iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 #[cfg(test)]

@@ -90,11 +90,17 @@ impl Decoder for MllpDecoder {
                     match buf.iter().take(limit).position(|&b| b == START) {
                         Some(i) => {
                             let bytes = buf.split_to(i).freeze();
-                            return Ok(Some(MllpFrame::Malformed { bytes, reason: "bytes outside an MLLP frame" }));
+                            return Ok(Some(MllpFrame::Malformed {
+                                bytes,
+                                reason: "bytes outside an MLLP frame",
+                            }));
                         }
                         None if buf.len() >= limit => {
                             let bytes = buf.split_to(limit).freeze();
-                            return Ok(Some(MllpFrame::Malformed { bytes, reason: "bytes outside an MLLP frame" }));
+                            return Ok(Some(MllpFrame::Malformed {
+                                bytes,
+                                reason: "bytes outside an MLLP frame",
+                            }));
                         }
                         None => return Ok(None),
                     }
@@ -230,9 +236,15 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                MllpFrame::Malformed { bytes: Bytes::from_static(b"junk"), reason: "bytes outside an MLLP frame" },
+                MllpFrame::Malformed {
+                    bytes: Bytes::from_static(b"junk"),
+                    reason: "bytes outside an MLLP frame"
+                },
                 msg("ok"),
-                MllpFrame::Malformed { bytes: Bytes::from_static(b"tail"), reason: "bytes outside an MLLP frame" },
+                MllpFrame::Malformed {
+                    bytes: Bytes::from_static(b"tail"),
+                    reason: "bytes outside an MLLP frame"
+                },
             ]
         );
     }

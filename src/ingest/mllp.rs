@@ -45,7 +45,10 @@ pub(super) async fn bind(
     tasks: &TaskTracker,
 ) -> std::io::Result<SocketAddr> {
     let data_dir = config.data_dir.clone().ok_or_else(|| {
-        std::io::Error::new(std::io::ErrorKind::InvalidInput, "an mllp listener needs the console's data directory")
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "an mllp listener needs the console's data directory",
+        )
     })?;
     let key = tokio::task::spawn_blocking(move || PatientIdKey::load_or_create(&data_dir))
         .await
@@ -146,7 +149,11 @@ impl Conn {
     }
 
     fn receipt(&self) -> Receipt {
-        Receipt { received_at: Utc::now(), source_addr: Some(self.peer), listener: Some(self.listener.url().to_string()) }
+        Receipt {
+            received_at: Utc::now(),
+            source_addr: Some(self.peer),
+            listener: Some(self.listener.url().to_string()),
+        }
     }
 
     async fn handle(&self, frame: std::io::Result<MllpFrame>, write: &mut OwnedWriteHalf) -> Next {
@@ -158,7 +165,10 @@ impl Conn {
                 let err = AckError::new(
                     AckCode::Reject,
                     207,
-                    format!("message of {len} bytes is over this listener's limit of {}", self.config.max_message_bytes),
+                    format!(
+                        "message of {len} bytes is over this listener's limit of {}",
+                        self.config.max_message_bytes
+                    ),
                 );
                 self.answer(&AckContext::salvage(&head), Err(&err), write).await
             }
@@ -183,7 +193,8 @@ impl Conn {
         let (ctx, outcome) = match hl7::parse(raw) {
             Err(e) => {
                 tracing::debug!(listener = %url, peer = %self.peer, offset = e.offset, reason = %e.reason, "HL7 message unreadable: AR.");
-                let err = AckError::new(AckCode::Reject, 102, format!("unreadable HL7 message: {}", e.reason));
+                let err =
+                    AckError::new(AckCode::Reject, 102, format!("unreadable HL7 message: {}", e.reason));
                 (AckContext::salvage(raw), Err((err, e.to_string())))
             }
             Ok(msg) => {
@@ -202,7 +213,11 @@ impl Conn {
             Ok(observations) => {
                 let items = observations.into_iter().map(Ingested::Device).collect();
                 if let Next::Close = self.queue(items).await {
-                    let err = AckError::new(AckCode::Error, 207, "the console is stopping; send the message again later");
+                    let err = AckError::new(
+                        AckCode::Error,
+                        207,
+                        "the console is stopping; send the message again later",
+                    );
                     self.answer(&ctx, Err(&err), write).await;
                     return Next::Close;
                 }
@@ -244,7 +259,12 @@ impl Conn {
         Next::Continue
     }
 
-    async fn answer(&self, ctx: &AckContext, outcome: Result<(), &AckError>, write: &mut OwnedWriteHalf) -> Next {
+    async fn answer(
+        &self,
+        ctx: &AckContext,
+        outcome: Result<(), &AckError>,
+        write: &mut OwnedWriteHalf,
+    ) -> Next {
         let ack = ack::build(ctx, outcome, &fresh_control_id(), Utc::now());
         match write.write_all(&MllpDecoder::frame(&ack)).await {
             Ok(()) => Next::Continue,

@@ -55,7 +55,8 @@ pub fn observations(
         ));
     }
     // Each OBX row's device: the closest OBX-18 above, else the first below.
-    let ids: Vec<Option<String>> = msg.obx.iter().map(|o| o.equipment.iter().find_map(|e| e.eui64())).collect();
+    let ids: Vec<Option<String>> =
+        msg.obx.iter().map(|o| o.equipment.iter().find_map(|e| e.eui64())).collect();
     let mut counts: Vec<(String, u32)> = Vec::new(); // (device, rows), in order of appearance
     let mut current: Option<String> = None;
     let mut orphans = 0u32;
@@ -138,5 +139,110 @@ fn location(l: &Location) -> DeviceLocation {
         room: some(&l.room),
         bed: some(&l.bed),
         facility: some(&l.facility),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::DateTime;
+
+    use super::*;
+    use crate::codec::hl7::parse;
+
+    const PCD01: &[u8] = include_bytes!("../../tests/fixtures/hl7/pcd01-spo2.hl7");
+    const PCD04: &[u8] = include_bytes!("../../tests/fixtures/hl7/pcd04-alarm.hl7");
+    const NO_DEVICE: &[u8] = include_bytes!("../../tests/fixtures/hl7/pcd01-no-device.hl7");
+
+    fn receipt() -> Receipt {
+        Receipt {
+            received_at: DateTime::from_timestamp(1_714_557_600, 0).unwrap_or_default(),
+            source_addr: "127.0.0.1:40000".parse().ok(),
+            listener: Some("mllp://127.0.0.1:2575".into()),
+        }
+    }
+
+    fn run(raw: &[u8], key: Option<&PatientIdKey>) -> Result<Vec<DeviceObservation>, AckError> {
+        let msg = parse(raw).map_err(|e| AckError::new(AckCode::Reject, 102, e.to_string()))?;
+        observations(&msg, key, &receipt())
+    }
+
+    #[test]
+    fn pcd01_gives_one_device_observation_with_a_keyed_hash() -> Result<(), AckError> {
+        let key = PatientIdKey::from_bytes([1; 32]);
+        let obs = run(PCD01, Some(&key))?;
+        assert_eq!(obs.len(), 1);
+        let o = &obs[0];
+        assert_eq!(o.device_id.as_str(), "0123456789ABCDEF");
+        assert!(o.patient_associated);
+        assert_eq!(o.patient_key_hash, Some(key.hash_parts("MRN-4711", "StElsewhere")));
+        assert_eq!(o.observation_count, 5);
+        assert_eq!(o.observed_at.as_deref(), Some("2024-05-01T09:59:55+02:00"));
+        assert_eq!(o.location.as_ref().and_then(|l| l.bed.as_deref()), Some("B2"));
+        assert_eq!((o.message_type.as_str(), o.control_id.as_str()), ("ORU^R01^ORU_R01", "MSG00042"));
+        assert_eq!(o.sending_facility.as_deref(), Some("St Elsewhere ICU"));
+        assert_eq!(o.alarm, None);
+        let shown = format!("{o:?} {}", serde_json::to_string(o).unwrap_or_default());
+        for secret in ["Testpatient", "Alice", "MRN-4711"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        // Without a key (wardwatch parse): the association, but no hash.
+        let bare = run(PCD01, None)?;
+        assert_eq!((bare[0].patient_associated, bare[0].patient_key_hash.clone()), (true, None));
+        Ok(())
+    }
+
+    #[test]
+    fn pcd04_carries_the_alarm() -> Result<(), AckError> {
+        let obs = run(PCD04, None)?;
+        assert_eq!(
+            obs[0].alarm,
+            Some(DeviceAlarm {
+                code: "MDC_EVT_FLOW_OCCL".into(),
+                priority: Some("PH".into()),
+                state: Some("active".into()),
+                phase: Some("start".into()),
+            })
+        );
+        assert_eq!(obs[0].device_id.as_str(), "00122100000000AB");
+        Ok(())
+    }
+
+    #[test]
+    fn rows_are_counted_per_device() -> Result<(), AckError> {
+        let raw = b"MSH|^~\\&|GW||||||ORU^R01|M1|P|2.6\r\
+OBX|1|NM|a|||||||||||||||\r\
+OBX|2||mds|1.0.0.0|||||||X|||||||AAAAAAAAAAAAAAAA^EUI-64\r\
+OBX|3|NM|b\r\
+OBX|4||mds|2.0.0.0|||||||X|||||||BBBBBBBBBBBBBBBB^EUI-64\r\
+OBX|5|NM|c\r\
+OBX|6|NM|d\r";
+        let obs = run(raw, None)?;
+        let got: Vec<(&str, u32, bool)> =
+            obs.iter().map(|o| (o.device_id.as_str(), o.observation_count, o.patient_associated)).collect();
+        assert_eq!(got, [("AAAAAAAAAAAAAAAA", 3, false), ("BBBBBBBBBBBBBBBB", 3, false)]);
+        Ok(())
+    }
+
+    #[test]
+    fn refusals_say_ae_or_ar_and_why() {
+        let check = |raw: &[u8], code: AckCode, hl7: u16, reason: &str| match run(raw, None) {
+            Ok(o) => panic!("{:?} accepted: {o:?}", String::from_utf8_lossy(raw)),
+            Err(e) => {
+                assert_eq!((e.code, e.hl7_code), (code, hl7), "{e:?}");
+                assert!(e.reason.contains(reason), "{e:?}");
+            }
+        };
+        check(NO_DEVICE, AckCode::Error, 101, "no device identity");
+        check(b"MSH|^~\\&|||||||ORU^R01|1|P|2.6\rPID|||x\r", AckCode::Error, 101, "no OBX");
+        check(b"MSH|^~\\&|||||||ADT^A01|1|P|2.6\r", AckCode::Reject, 200, "ADT^A01 is not supported");
+        check(b"MSH|^~\\&|||||||ORU^R30|1|P|2.6\r", AckCode::Reject, 201, "ORU^R30");
+        check(b"MSH|^~\\&|||||||ORU^R01|1|P|2.2\r", AckCode::Reject, 203, "2.2");
+        check(b"MSH|^~\\&|||||||ORU^R01|1|P|3.0\r", AckCode::Reject, 203, "3.0");
+        check(
+            b"MSH|^~\\&|||||||ORU^R01|1|P|2.6\rPID|||a\rOBX|1||x|||||||||||||||AAAAAAAAAAAAAAAA\rPID|||b\r",
+            AckCode::Error,
+            100,
+            "more than one patient",
+        );
     }
 }

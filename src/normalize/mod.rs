@@ -64,7 +64,8 @@ pub fn decode(format: Format, raw: &[u8], receipt: &Receipt) -> Result<Alert, Pa
         Format::Hl7 => Err(ParseError {
             format: Format::Hl7,
             offset: 0,
-            reason: "HL7 messages describe devices, not alerts: they come in through mllp:// listeners".into(),
+            reason: "HL7 messages describe devices, not alerts: they come in through mllp:// listeners"
+                .into(),
         }),
     }
 }

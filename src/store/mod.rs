@@ -16,8 +16,8 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 
 use crate::ingest::{Ingested, Rejected};
 use crate::model::{
-    Alert, AlertId, DeviceAlarm, DeviceId, DeviceLocation, DeviceObservation, Format, PatientKeyHash, RawMessage,
-    Severity,
+    Alert, AlertId, DeviceAlarm, DeviceId, DeviceLocation, DeviceObservation, Format, PatientKeyHash,
+    RawMessage, Severity,
 };
 
 pub use migrations::MIGRATIONS;

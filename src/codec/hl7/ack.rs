@@ -124,7 +124,12 @@ impl AckContext {
 /// id and version (`P` and `2.6` when unknown); `MSA|<code>|<their control
 /// id>`; and for AE and AR, MSA-3 and an `ERR` segment with the reason.
 /// Segments end with CR; the result is not MLLP-framed.
-pub fn build(ctx: &AckContext, outcome: Result<(), &AckError>, control_id: &str, now: DateTime<Utc>) -> Vec<u8> {
+pub fn build(
+    ctx: &AckContext,
+    outcome: Result<(), &AckError>,
+    control_id: &str,
+    now: DateTime<Utc>,
+) -> Vec<u8> {
     let d = &ctx.delimiters;
     let f = d.field;
     let e = |s: &str| escape(s, d);

@@ -63,7 +63,8 @@ pub fn escape(text: &str, d: &Delimiters) -> String {
     let mut out = String::with_capacity(text.len());
     let Some(esc) = d.escape else {
         for c in text.chars() {
-            let special = [Some(d.field), Some(d.component), Some(d.repetition), d.subcomponent].contains(&Some(c));
+            let special =
+                [Some(d.field), Some(d.component), Some(d.repetition), d.subcomponent].contains(&Some(c));
             out.push(if special || c == '\r' || c == '\n' { ' ' } else { c });
         }
         return out;
