@@ -12,6 +12,14 @@ PACKAGES=(
   nodejs npm
 )
 
+# PyPI tools the integration tests drive as real clients (not Debian packages).
+# python-hl7's `mllp_send`: HL7 over MLLP (tests/it/mllp.rs).
+if ! command -v mllp_send >/dev/null; then
+  echo "deps: pip install hl7 (for mllp_send)"
+  python3 -m pip install --quiet --disable-pip-version-check hl7 \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages hl7
+fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
