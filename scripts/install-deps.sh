@@ -12,13 +12,21 @@ PACKAGES=(
   nodejs npm
 )
 
-# PyPI tools the integration tests drive as real clients (not Debian packages).
-# python-hl7's `mllp_send`: HL7 over MLLP (tests/it/mllp.rs).
-if ! command -v mllp_send >/dev/null; then
+# PyPI tools the integration tests drive as real clients, installed after
+# the Debian packages: python-hl7's `mllp_send` (HL7 over MLLP, tests/it/mllp.rs).
+pypi_deps() {
+  command -v mllp_send >/dev/null && return 0
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    $SUDO apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=600 python3-pip
+  fi
   echo "deps: pip install hl7 (for mllp_send)"
-  python3 -m pip install --quiet --disable-pip-version-check hl7 \
-    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages hl7
-fi
+  # Debian's own Python refuses pip installs without --break-system-packages.
+  python3 -m pip install --quiet --disable-pip-version-check hl7 2>/dev/null \
+    || $SUDO python3 -m pip install --quiet --disable-pip-version-check --break-system-packages hl7
+}
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -34,11 +42,10 @@ fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "deps: all Debian packages present"
+  pypi_deps
   exit 0
 fi
 
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
 echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 for i in 1 2 3 4 5 6; do
@@ -46,3 +53,4 @@ for i in 1 2 3 4 5 6; do
   sleep 10
 done
 $SUDO apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}"
+pypi_deps
