@@ -390,7 +390,7 @@ impl<'a> RawSegment<'a> {
         if is_msh && n == 1 {
             return self.bytes.get(3..4);
         }
-        let index = if is_msh { n - 1 } else { n };
+        let index = if is_msh { n.saturating_sub(1) } else { n };
         self.bytes.split(|&b| b == sep).nth(index)
     }
 }

@@ -295,3 +295,15 @@ async fn next_or_idle(
         None => Ok(frames.next().await),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_control_ids_are_unique_and_fit_v25() {
+        let ids: std::collections::HashSet<String> = (0..3000).map(|_| fresh_control_id()).collect();
+        assert_eq!(ids.len(), 3000);
+        assert!(ids.iter().all(|id| id.starts_with("WW") && id.len() <= 20), "{ids:?}");
+    }
+}
