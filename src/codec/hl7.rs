@@ -734,7 +734,7 @@ pub fn redact(raw: &[u8]) -> Vec<u8> {
         raw.get(at..).filter(|b| b.starts_with(b"MSH")).and_then(|b| delimiters(b).ok()).unwrap_or_default();
     let sep = d.field as u8;
     let mut out = Vec::with_capacity(raw.len());
-    for seg in segments(raw) {
+    for seg in segments(&raw[at..]) {
         let id = seg.id();
         let kept = KEPT.iter().find(|(k, _)| *k == id).filter(|_| seg.bytes.get(3).is_none_or(|&b| b == sep));
         match kept {

@@ -226,6 +226,8 @@ fn redaction_keeps_structure_and_drops_personal_data() {
     assert_eq!(lines[11], "<redacted 15 bytes>");
     // What is kept still parses, as the same message.
     assert_eq!(ok(&redact(PCD01)).obx, ok(PCD01).obx);
+    // A BOM and blank lines before MSH do not hide it.
+    assert!(redact(&[&b"\xef\xbb\xbf\r\n"[..], PCD01].concat()).starts_with(b"MSH|^~\\&|GW_ICU"));
     // Without MSH nothing is trusted.
     assert_eq!(redact(b"Alice Testpatient 19700101"), b"<redacted 26 bytes>\r");
     // Free-text OBX values and people in OBX-16 go too.
