@@ -15,6 +15,23 @@ PACKAGES=(
   openssl gnutls-bin rsyslog rsyslog-gnutls libglib2.0-0
 )
 
+# PyPI tools the integration tests drive as real clients, installed after
+# the Debian packages: python-hl7's `mllp_send` (HL7 over MLLP, tests/it/mllp.rs).
+pypi_deps() {
+  command -v mllp_send >/dev/null && return 0
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    apt_update
+    $SUDO apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=600 python3-pip
+  fi
+  echo "deps: pip install hl7 (for mllp_send)"
+  # Debian's own Python refuses pip installs without --break-system-packages.
+  python3 -m pip install --quiet --disable-pip-version-check hl7 2>/dev/null \
+    || $SUDO python3 -m pip install --quiet --disable-pip-version-check --break-system-packages hl7
+}
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -70,3 +87,5 @@ else
   dpkg -x "$download"/syslog-ng-core_*.deb "$SYSLOG_NG_DIR"
   test -x "$SYSLOG_NG_DIR/usr/bin/loggen"
 fi
+
+pypi_deps

@@ -11,7 +11,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::ConsoleConfig;
 use crate::ingest::{self, IngestConfig, Ingested, Listener, ListenerStatus};
-use crate::model::Alert;
+use crate::model::{Alert, DeviceObservation};
 use crate::store::{DeviceSeen, DeviceSummary, Store, StoreError, StoredRejected};
 
 /// How many alerts a slow subscriber may fall behind before it is told it lagged.
@@ -122,6 +122,12 @@ impl Console {
         Ok(store.devices(limit)?)
     }
 
+    /// The newest stored observation of each device (from HL7 device gateways).
+    pub fn latest_device_observations(&self) -> Result<Vec<DeviceObservation>, ConsoleError> {
+        let store = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(store.latest_device_observations()?)
+    }
+
     /// Each listener's state and counters.
     pub fn listeners(&self) -> Vec<ListenerStatus> {
         self.listeners.iter().map(|l| l.status()).collect()
@@ -144,7 +150,8 @@ impl Console {
 }
 
 /// The writer: takes what the listeners queued, in batches, appends each
-/// batch in one transaction, then announces the stored alerts.
+/// batch in one transaction (alerts, rejected messages and device
+/// observations alike), then announces the stored alerts.
 fn write_loop(mut store: Store, mut rx: mpsc::Receiver<Ingested>, bus: &broadcast::Sender<Arc<Alert>>) {
     let mut batch = Vec::with_capacity(BATCH_MAX);
     while let Some(first) = rx.blocking_recv() {

@@ -13,6 +13,7 @@ pub mod console;
 pub mod ingest;
 pub mod model;
 pub mod normalize;
+pub mod privacy;
 pub mod status;
 pub mod store;
 

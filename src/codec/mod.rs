@@ -4,7 +4,9 @@
 pub mod cef;
 pub mod eve;
 pub mod framing;
+pub mod hl7;
 pub mod leef;
+pub mod mllp;
 pub mod rfc3164;
 pub mod rfc5424;
 

@@ -32,7 +32,7 @@ pub struct CounterSnapshot {
     /// Connections refused because `max_connections` were open (TCP).
     pub refused: u64,
     /// Of `parsed`, the records that were device context, not alerts (EVE
-    /// flows, DNS, TLS, ...).
+    /// flows, DNS, TLS, ...; HL7 device observations).
     #[serde(default)]
     pub context: u64,
     /// TLS handshakes that failed or timed out (TLS only): no certificate,

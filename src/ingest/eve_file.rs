@@ -367,9 +367,7 @@ impl Listener {
                 vec![Ingested::Alert(alert)]
             }
             None => {
-                // Counted as parsed, and as context (the counter does both).
-                self.tables.count(None, Outcome::Parsed);
-                self.counters.context();
+                self.count_context(None);
                 normalize::context_of(&record).into_iter().map(Ingested::Context).collect()
             }
         }

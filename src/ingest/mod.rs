@@ -30,7 +30,7 @@ pub use sources::{ReasonCount, SourceCounts, SourceStatus, MAX_REASONS, MAX_SOUR
 pub use tls::{server_config as tls_server_config, TlsError, TlsFiles};
 pub use url::{Endpoint, ListenUrl, ListenUrlError, Transport};
 
-use crate::model::{Alert, DeviceContext, Format, RawMessage};
+use crate::model::{Alert, DeviceContext, DeviceObservation, Format, RawMessage};
 use crate::normalize::{self, Receipt};
 
 /// Limits that apply to every listener.
@@ -88,6 +88,9 @@ pub enum Ingested {
     /// A device seen on the network by a record that is not an alert
     /// (Suricata flows, DNS, TLS, ...): kept as context on the device.
     Context(DeviceContext),
+    /// What a device gateway said about a device (HL7 over MLLP): context
+    /// for the device's clinical-use state, not an alert.
+    Device(DeviceObservation),
 }
 
 /// A listener's life, as shown to people.
@@ -195,6 +198,13 @@ impl Listener {
     fn count_rejected(&self, source: Option<IpAddr>, reason: &str) {
         self.count(source, Outcome::Rejected);
         self.tables.reason(reason);
+    }
+
+    /// Counts a record parsed into device context (EVE flows, DNS, ...; HL7
+    /// device observations) rather than an alert: parsed, and context.
+    fn count_context(&self, source: Option<IpAddr>) {
+        self.tables.count(source, Outcome::Parsed);
+        self.counters.context();
     }
 
     /// Counts a message that was decoded but could not be queued; returns how

@@ -2,10 +2,13 @@
 
 mod alert;
 mod context;
+mod device;
 mod ids;
 mod severity;
 
+pub(crate) use alert::to_hex;
 pub use alert::{Alert, Format, ParseMode, RawMessage};
 pub use context::DeviceContext;
+pub use device::{DeviceAlarm, DeviceId, DeviceLocation, DeviceObservation, PatientKeyHash};
 pub use ids::AlertId;
 pub use severity::{Severity, SeverityLabel};

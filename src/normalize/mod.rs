@@ -4,6 +4,7 @@
 mod auto;
 pub mod cef;
 mod eve;
+pub mod hl7;
 pub mod leef;
 mod time;
 
@@ -61,6 +62,12 @@ pub fn decode(format: Format, raw: &[u8], receipt: &Receipt) -> Result<Alert, Pa
         }
         Format::Cef => cef::decode(raw, receipt).map(|d| d.alert),
         Format::Leef => leef::decode(raw, receipt).map(|d| d.alert),
+        Format::Hl7 => Err(ParseError {
+            format: Format::Hl7,
+            offset: 0,
+            reason: "HL7 messages describe devices, not alerts: they come in through mllp:// listeners"
+                .into(),
+        }),
     }
 }
 

@@ -65,6 +65,33 @@ pub const MIGRATIONS: &[&str] = &[
         count INTEGER NOT NULL,
         PRIMARY KEY (ip, peer_ip)
     ) WITHOUT ROWID;",
+    // 4: what device gateways say about devices (HL7 over MLLP): which device,
+    // where, whether a patient is attached. Never a name or a patient id: only
+    // the keyed hash of the id (see `privacy`).
+    "CREATE TABLE device_observations (
+        id INTEGER PRIMARY KEY,
+        received_at_us INTEGER NOT NULL,
+        observed_at TEXT,
+        device_id TEXT NOT NULL,
+        point_of_care TEXT,
+        room TEXT,
+        bed TEXT,
+        facility TEXT,
+        patient_associated INTEGER NOT NULL CHECK (patient_associated IN (0, 1)),
+        patient_key_hash TEXT CHECK (patient_key_hash IS NULL OR length(patient_key_hash) = 64),
+        message_type TEXT NOT NULL,
+        control_id TEXT NOT NULL,
+        sending_application TEXT,
+        sending_facility TEXT,
+        source_addr TEXT,
+        listener TEXT,
+        observation_count INTEGER NOT NULL,
+        alarm_code TEXT,
+        alarm_priority TEXT,
+        alarm_state TEXT,
+        alarm_phase TEXT
+    );
+    CREATE INDEX device_observations_device ON device_observations (device_id, id);",
 ];
 
 pub(super) fn version(conn: &Connection) -> rusqlite::Result<i64> {
@@ -105,7 +132,8 @@ mod tests {
 
     /// The fingerprints of shipped migrations. Append one when you add a
     /// migration; never change one: databases in the field already ran it.
-    const SHIPPED: &[u64] = &[0xff5abcdbb3d9049a, 0xac1ea8f7051643d7, 0x6b81_1c43_64da_4df9];
+    const SHIPPED: &[u64] =
+        &[0xff5abcdbb3d9049a, 0xac1ea8f7051643d7, 0x6b81_1c43_64da_4df9, 0xfcb7f03b6e06427d];
 
     #[test]
     fn shipped_migrations_are_never_edited() {
@@ -133,7 +161,17 @@ mod tests {
             .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")?
             .query_map([], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
-        assert_eq!(tables, ["alerts", "device_event_types", "device_peers", "device_seen", "rejected"]);
+        assert_eq!(
+            tables,
+            [
+                "alerts",
+                "device_event_types",
+                "device_observations",
+                "device_peers",
+                "device_seen",
+                "rejected"
+            ]
+        );
         Ok(())
     }
 

@@ -1,4 +1,5 @@
-//! SQLite storage of alerts and of rejected messages.
+//! SQLite storage of alerts, of rejected messages, and of what device
+//! gateways say about devices (`device_observations`).
 //!
 //! One writer (the console's writer thread) appends in batches, one
 //! transaction each; readers open their own connections, which WAL lets run
@@ -16,7 +17,10 @@ use chrono::{DateTime, FixedOffset, Utc};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 
 use crate::ingest::{Ingested, Rejected};
-use crate::model::{Alert, AlertId, Format, ParseMode, RawMessage, Severity};
+use crate::model::{
+    Alert, AlertId, DeviceAlarm, DeviceId, DeviceLocation, DeviceObservation, Format, ParseMode,
+    PatientKeyHash, RawMessage, Severity,
+};
 
 pub use context::{DeviceSeen, DeviceSummary, EventTypeSeen, PeerSeen};
 pub use migrations::MIGRATIONS;
@@ -125,6 +129,16 @@ impl Store {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
                 )
                 .map_err(wrap)?;
+            let mut device_stmt = tx
+                .prepare_cached(
+                    "INSERT INTO device_observations (received_at_us, observed_at, device_id, point_of_care,
+                        room, bed, facility, patient_associated, patient_key_hash, message_type, control_id,
+                        sending_application, sending_facility, source_addr, listener, observation_count,
+                        alarm_code, alarm_priority, alarm_state, alarm_phase)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+                        ?19, ?20)",
+                )
+                .map_err(wrap)?;
             let mut rejected_stmt = tx
                 .prepare_cached(
                     "INSERT INTO rejected (received_at_us, source_addr, listener, format, error, raw)
@@ -164,6 +178,35 @@ impl Store {
                             ])
                             .map_err(wrap)?;
                         a.id = Some(AlertId(tx.last_insert_rowid()));
+                    }
+                    Ingested::Device(d) => {
+                        let loc = d.location.clone().unwrap_or_default();
+                        let alarm = d.alarm.clone().unwrap_or_default();
+                        device_stmt
+                            .execute(params![
+                                d.received_at.timestamp_micros(),
+                                d.observed_at,
+                                d.device_id.as_str(),
+                                loc.point_of_care,
+                                loc.room,
+                                loc.bed,
+                                loc.facility,
+                                d.patient_associated,
+                                d.patient_key_hash.as_ref().map(PatientKeyHash::as_str),
+                                d.message_type,
+                                d.control_id,
+                                d.sending_application,
+                                d.sending_facility,
+                                d.source_addr.map(|s| s.to_string()),
+                                d.listener,
+                                d.observation_count,
+                                d.alarm.as_ref().map(|_| alarm.code),
+                                alarm.priority,
+                                alarm.state,
+                                alarm.phase,
+                            ])
+                            .map_err(wrap)?;
+                        d.id = Some(tx.last_insert_rowid());
                     }
                     Ingested::Rejected(r) => {
                         rejected_stmt
@@ -237,6 +280,28 @@ impl Store {
             })
             .map_err(|e| self.wrap(e))?;
         rows.map(|r| r.map_err(|e| self.wrap(e))).collect()
+    }
+
+    /// The newest observation of each device, ordered by device id.
+    pub fn latest_device_observations(&self) -> Result<Vec<DeviceObservation>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, received_at_us, observed_at, device_id, point_of_care, room, bed, facility,
+                    patient_associated, patient_key_hash, message_type, control_id, sending_application,
+                    sending_facility, source_addr, listener, observation_count, alarm_code, alarm_priority,
+                    alarm_state, alarm_phase
+                 FROM device_observations
+                 WHERE id IN (SELECT MAX(id) FROM device_observations GROUP BY device_id)
+                 ORDER BY device_id",
+            )
+            .map_err(|e| self.wrap(e))?;
+        let rows = stmt.query_map([], |row| Ok(device_from_row(row))).map_err(|e| self.wrap(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(row.map_err(|e| self.wrap(e))??);
+        }
+        Ok(out)
     }
 
     /// How many alerts and rejected messages are stored.
@@ -315,6 +380,50 @@ fn alert_from_row(row: &Row<'_>) -> Result<Alert, StoreError> {
         proto: row.get(17).map_err(get_err)?,
         raw: RawMessage(row.get(18).map_err(get_err)?),
         parse_mode,
+    })
+}
+
+/// Reads a device observation row; a value this build cannot read is reported.
+fn device_from_row(row: &Row<'_>) -> Result<DeviceObservation, StoreError> {
+    let id: i64 = row.get(0).map_err(|e| corrupt(0, e))?;
+    let get_err = |e: rusqlite::Error| corrupt(id, e);
+    let bad = |what: &str| StoreError::Corrupt { id, reason: what.to_owned() };
+    let device: String = row.get(3).map_err(get_err)?;
+    let hash: Option<String> = row.get(9).map_err(get_err)?;
+    let location = DeviceLocation {
+        point_of_care: row.get(4).map_err(get_err)?,
+        room: row.get(5).map_err(get_err)?,
+        bed: row.get(6).map_err(get_err)?,
+        facility: row.get(7).map_err(get_err)?,
+    };
+    let alarm_code: Option<String> = row.get(17).map_err(get_err)?;
+    let source_addr: Option<String> = row.get(14).map_err(get_err)?;
+    Ok(DeviceObservation {
+        id: Some(id),
+        received_at: micros(row.get(1).map_err(get_err)?).ok_or_else(|| bad("bad receive time"))?,
+        observed_at: row.get(2).map_err(get_err)?,
+        device_id: DeviceId::eui64(&device).ok_or_else(|| bad("bad device id"))?,
+        location: (location != DeviceLocation::default()).then_some(location),
+        patient_associated: row.get(8).map_err(get_err)?,
+        patient_key_hash: hash
+            .map(|h| PatientKeyHash::from_hex(&h).ok_or_else(|| bad("bad patient key hash")))
+            .transpose()?,
+        message_type: row.get(10).map_err(get_err)?,
+        control_id: row.get(11).map_err(get_err)?,
+        sending_application: row.get(12).map_err(get_err)?,
+        sending_facility: row.get(13).map_err(get_err)?,
+        source_addr: source_addr.map(|s| s.parse().map_err(|_| bad("bad source address"))).transpose()?,
+        listener: row.get(15).map_err(get_err)?,
+        observation_count: row.get(16).map_err(get_err)?,
+        alarm: match alarm_code {
+            Some(code) => Some(DeviceAlarm {
+                code,
+                priority: row.get(18).map_err(get_err)?,
+                state: row.get(19).map_err(get_err)?,
+                phase: row.get(20).map_err(get_err)?,
+            }),
+            None => None,
+        },
     })
 }
 

@@ -28,7 +28,7 @@ fn alerts_come_back_exactly_as_stored_newest_first() -> Result<(), StoreError> {
         .into_iter()
         .filter_map(|i| match i {
             Ingested::Alert(a) => Some(a),
-            Ingested::Rejected(_) | Ingested::Context(_) => None,
+            Ingested::Rejected(_) | Ingested::Context(_) | Ingested::Device(_) => None,
         })
         .collect();
     assert!(stored.iter().all(|a| a.id.is_some()), "append gives ids");
@@ -136,5 +136,56 @@ fn device_context_is_folded_into_bounded_summaries() -> Result<(), StoreError> {
     assert_eq!(reader.device_context("10.9.9.9".parse().unwrap_or(ip), 10)?, None);
     // Context makes no alert and no rejection.
     assert_eq!(reader.counts()?, (0, 0));
+    Ok(())
+}
+
+#[test]
+fn device_observations_latest_per_device() -> Result<(), StoreError> {
+    use crate::model::{DeviceAlarm, DeviceId, DeviceLocation, DeviceObservation, PatientKeyHash};
+    let dir = tempfile::tempdir().map_err(|e| StoreError::DataDir { path: "tmp".into(), source: e })?;
+    let mut store = Store::open(dir.path())?;
+    let obs = |dev: &str, control: &str, alarm: bool| DeviceObservation {
+        id: None,
+        device_id: DeviceId::eui64(dev).unwrap_or_else(|| panic!("bad fixture {dev}")),
+        location: Some(DeviceLocation {
+            point_of_care: Some("ICU".into()),
+            room: None,
+            bed: Some("2".into()),
+            facility: None,
+        }),
+        patient_associated: true,
+        patient_key_hash: PatientKeyHash::from_hex(&"ab".repeat(32)),
+        message_type: "ORU^R01^ORU_R01".into(),
+        control_id: control.into(),
+        sending_application: Some("GW".into()),
+        sending_facility: None,
+        observed_at: Some("2024-05-01T10:00:00".into()),
+        received_at: DateTime::from_timestamp_micros(1_700_000_000_000_001).unwrap_or_default(),
+        source_addr: "127.0.0.1:9".parse().ok(),
+        listener: Some("mllp://127.0.0.1:2575".into()),
+        observation_count: 3,
+        alarm: alarm.then(|| DeviceAlarm {
+            code: "MDC_EVT_HI".into(),
+            priority: Some("PH".into()),
+            state: None,
+            phase: None,
+        }),
+    };
+    let mut batch = vec![
+        Ingested::Device(obs("BBBBBBBBBBBBBBBB", "1", false)),
+        Ingested::Device(obs("AAAAAAAAAAAAAAAA", "2", false)),
+        Ingested::Device(obs("BBBBBBBBBBBBBBBB", "3", true)),
+    ];
+    store.append(&mut batch)?;
+    let stored: Vec<DeviceObservation> = batch
+        .into_iter()
+        .filter_map(|i| match i {
+            Ingested::Device(d) => Some(d),
+            _ => None,
+        })
+        .collect();
+    assert!(stored.iter().all(|d| d.id.is_some()));
+    let latest = Store::open_read_only(dir.path())?.latest_device_observations()?;
+    assert_eq!(latest, vec![stored[1].clone(), stored[2].clone()]);
     Ok(())
 }

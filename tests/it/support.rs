@@ -18,6 +18,8 @@ pub struct Serve {
     pub tcp: SocketAddr,
     /// Every listener serve printed, as (url, bound address), in its order.
     pub listening: Vec<(String, SocketAddr)>,
+    /// Set when started with an `--listen mllp://...` among the extra arguments.
+    pub mllp: Option<SocketAddr>,
     stdout: BufReader<ChildStdout>,
 }
 
@@ -38,7 +40,7 @@ impl Serve {
             .spawn()
             .context("could not start wardwatch serve")?;
         let mut stdout = BufReader::new(child.stdout.take().context("no stdout")?);
-        let (mut udp, mut tcp) = (None, None);
+        let (mut udp, mut tcp, mut mllp) = (None, None, None);
         let mut listening = Vec::new();
         let mut line = String::new();
         loop {
@@ -53,6 +55,8 @@ impl Serve {
                 listening.push((url.to_owned(), addr));
                 if url.starts_with("udp://") {
                     udp = Some(addr);
+                } else if url.starts_with("mllp") {
+                    mllp = Some(addr);
                 } else if url.starts_with("tcp://") {
                     tcp = Some(addr);
                 }
@@ -69,6 +73,7 @@ impl Serve {
             udp: udp.context("no udp listener")?,
             tcp: tcp.context("no tcp listener")?,
             listening,
+            mllp,
             stdout,
         })
     }

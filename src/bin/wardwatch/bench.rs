@@ -5,10 +5,10 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use wardwatch::codec::{cef, eve, leef, rfc3164, rfc5424};
+use wardwatch::codec::{cef, eve, hl7, leef, rfc3164, rfc5424};
 use wardwatch::normalize::{decode_auto, Receipt};
 
-use crate::samples::{CEF, EVE, LEEF, RFC3164, RFC5424};
+use crate::samples::{CEF, EVE, HL7, LEEF, RFC3164, RFC5424};
 
 fn measure(name: &str, input: &[u8], budget: Duration, mut f: impl FnMut(&[u8]) -> bool) {
     // Warm up, then run in batches until the budget is spent.
@@ -47,6 +47,7 @@ pub fn run(seconds: f64) {
     measure("cef parse", CEF, budget, |b| std::str::from_utf8(b).is_ok_and(|t| cef::parse(t).is_ok()));
     measure("leef parse", LEEF, budget, |b| std::str::from_utf8(b).is_ok_and(|t| leef::parse(t).is_ok()));
     measure("eve parse", EVE, budget, |b| eve::parse(b).is_ok());
+    measure("hl7 parse", HL7, budget, |b| hl7::parse(b).is_ok());
     measure("auto -> alert (5424)", RFC5424, budget, |b| decode_auto(b, &receipt).is_ok());
     measure("auto -> alert (cef)", CEF, budget, |b| decode_auto(b, &receipt).is_ok());
 }
@@ -64,6 +65,7 @@ mod tests {
         assert!(std::str::from_utf8(CEF).is_ok_and(|t| cef::parse(t).is_ok()));
         assert!(std::str::from_utf8(LEEF).is_ok_and(|t| leef::parse(t).is_ok()));
         assert!(eve::parse(EVE).is_ok_and(|r| r.alert.is_some()));
+        assert!(hl7::parse(HL7).is_ok_and(|m| m.obx.len() == 5));
         let receipt = Receipt { received_at: now, source_addr: None, listener: None };
         let formats: Vec<_> = [RFC5424, RFC3164, CEF, LEEF]
             .iter()

@@ -112,6 +112,13 @@ enum ParseFormat {
     Cef,
     /// QRadar LEEF 1.0 and 2.0, bare or inside a syslog envelope.
     Leef,
+    /// HL7 v2 (IHE PCD-01 ORU^R01, PCD-04 ORU^R40), one message per input:
+    /// without --jsonl, a new message starts at each line that starts with
+    /// MSH (segments on their own lines, ended by CR, LF or CRLF); with
+    /// --jsonl, each "input" is one message (segments separated by \r or \n).
+    /// Prints what the console would store and the ACK code it would send;
+    /// never the patient's identifier or name.
+    Hl7,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -359,6 +366,15 @@ fn table_row(a: &Alert) -> String {
 fn parse(format: ParseFormat, jsonl: bool) -> anyhow::Result<()> {
     let mut input = Vec::new();
     io::stdin().lock().read_to_end(&mut input).context("could not read standard input")?;
+    if matches!(format, ParseFormat::Hl7) && !jsonl {
+        let mut out = BufWriter::new(io::stdout().lock());
+        for message in hl7_messages(&input) {
+            serde_json::to_writer(&mut out, &parse_one(format, message))?;
+            writeln!(out)?;
+        }
+        out.flush()?;
+        return Ok(());
+    }
     let mut lines: Vec<&[u8]> = input.split(|&b| b == b'\n').collect();
     if lines.last().is_some_and(|l| l.is_empty()) {
         lines.pop();
@@ -382,6 +398,65 @@ fn parse(format: ParseFormat, jsonl: bool) -> anyhow::Result<()> {
     }
     out.flush()?;
     Ok(())
+}
+
+/// Splits standard input into HL7 messages: each starts at a line that
+/// starts with `MSH`; text before the first one is a message of its own (so
+/// that it is reported, not skipped). Blank input gives no message.
+fn hl7_messages(input: &[u8]) -> Vec<&[u8]> {
+    let mut starts = vec![0];
+    for (i, w) in input.windows(4).enumerate() {
+        if matches!(w[0], b'\r' | b'\n') && &w[1..] == b"MSH" {
+            starts.push(i + 1);
+        }
+    }
+    starts.dedup();
+    let mut out = Vec::new();
+    for (n, &from) in starts.iter().enumerate() {
+        let to = starts.get(n + 1).copied().unwrap_or(input.len());
+        let m = &input[from..to];
+        if !m.iter().all(u8::is_ascii_whitespace) {
+            out.push(m);
+        }
+    }
+    out
+}
+
+/// The `hl7` object of `wardwatch parse --format hl7`: what the console would
+/// store for the message, and the ACK it would send.
+fn hl7_summary(raw: &[u8], receipt: &Receipt) -> Value {
+    use wardwatch::codec::hl7;
+    let m = match hl7::parse(raw) {
+        Ok(m) => m,
+        Err(e) => return json!({"ok": false, "format": Format::Hl7, "ack": "AR", "error": e.to_string()}),
+    };
+    let mut summary = json!({
+        "message_type": m.msh.message_type.to_string(),
+        "control_id": m.msh.control_id,
+        "version": m.msh.version,
+        "sending_application": m.msh.sending_application.to_string(),
+        "sending_facility": m.msh.sending_facility.to_string(),
+        "location": m.location,
+        "patient_associated": m.patient_id.is_some(),
+        "observation_count": m.obx.len(),
+        "alarm": m.alarm,
+    });
+    match normalize::hl7::observations(&m, None, receipt) {
+        Ok(obs) => {
+            if let Some(obj) = summary.as_object_mut() {
+                let ids: Vec<&str> = obs.iter().map(|o| o.device_id.as_str()).collect();
+                obj.insert("device_id".into(), json!(ids.first()));
+                obj.insert("devices".into(), json!(ids));
+            }
+            json!({"ok": true, "format": Format::Hl7, "ack": "AA", "hl7": summary})
+        }
+        Err(e) => {
+            if let Some(obj) = summary.as_object_mut() {
+                obj.insert("device_id".into(), Value::Null);
+            }
+            json!({"ok": false, "format": Format::Hl7, "ack": e.code, "error": e.reason, "hl7": summary})
+        }
+    }
 }
 
 /// The message bytes of one `--jsonl` line.
@@ -469,6 +544,7 @@ fn parse_one(format: ParseFormat, raw: &[u8]) -> Value {
             ),
             Err(e) => json!({"ok": false, "format": Format::Leef, "error": e.to_string()}),
         },
+        ParseFormat::Hl7 => hl7_summary(raw, &receipt),
     }
 }
 
