@@ -168,6 +168,9 @@ pub struct ListenerCounters {
     /// TLS handshakes that failed or timed out (tls:// and https:// only).
     #[ts(type = "number")]
     pub handshake_failed: u64,
+    /// Datagrams the system dropped before the listener could read them (UDP only).
+    #[ts(type = "number")]
+    pub kernel_dropped: u64,
     #[ts(type = "number")]
     pub connections: u64,
     #[ts(type = "number")]
@@ -273,6 +276,7 @@ impl From<ListenerStatus> for ListenerView {
                 dropped: c.dropped,
                 context: c.context,
                 handshake_failed: c.handshake_failed,
+                kernel_dropped: c.kernel_dropped,
                 connections: c.connections,
                 refused: c.refused,
             },

@@ -16,6 +16,7 @@ pub struct Counters {
     refused: AtomicU64,
     context: AtomicU64,
     handshake_failed: AtomicU64,
+    kernel_dropped: AtomicU64,
 }
 
 /// The counters at one moment.
@@ -39,9 +40,18 @@ pub struct CounterSnapshot {
     /// an untrusted one, plain TCP bytes, a stalled peer.
     #[serde(default)]
     pub handshake_failed: u64,
+    /// Datagrams the kernel dropped before this listener could read them
+    /// (its receive buffer was full), as Linux counts them for the socket
+    /// (UDP only). They never reached Wardwatch, so they are not in `received`.
+    #[serde(default)]
+    pub kernel_dropped: u64,
 }
 
 impl Counters {
+    /// Sets the kernel's count of datagrams dropped for this socket.
+    pub(super) fn set_kernel_dropped(&self, n: u64) {
+        self.kernel_dropped.store(n, Ordering::Relaxed);
+    }
     pub(super) fn received(&self) {
         self.received.fetch_add(1, Ordering::Relaxed);
     }
@@ -89,6 +99,7 @@ impl Counters {
             refused: self.refused.load(Ordering::Relaxed),
             context: self.context.load(Ordering::Relaxed),
             handshake_failed: self.handshake_failed.load(Ordering::Relaxed),
+            kernel_dropped: self.kernel_dropped.load(Ordering::Relaxed),
         }
     }
 }

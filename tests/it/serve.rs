@@ -291,3 +291,34 @@ fn status_shows_live_counters_and_then_a_clean_stop() -> anyhow::Result<()> {
     assert!(text.contains("Stored:  1 alerts, 1 rejected messages kept raw"), "{text}");
     Ok(())
 }
+
+/// A burst bigger than the socket's receive buffer while the console cannot
+/// read (stopped with SIGSTOP): what the kernel drops is counted as
+/// `kernel_dropped`, and nothing goes unaccounted for.
+#[test]
+fn udp_datagrams_the_kernel_drops_are_counted() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let serve = Serve::start(dir.path())?;
+    crate::support::wait_for_counters(dir.path(), "udp", |c| c["received"] == 0)?;
+    let signal = |sig: &str| -> anyhow::Result<()> {
+        let ok = std::process::Command::new("kill").args([sig, &serve.pid().to_string()]).status()?.success();
+        anyhow::ensure!(ok, "kill {sig} failed");
+        Ok(())
+    };
+    signal("-STOP")?;
+    let sock = UdpSocket::bind("127.0.0.1:0")?;
+    // Far more than any receive buffer Linux allows by default (even the 8 MiB asked for).
+    let sent: u64 = 60_000;
+    let msg = format!("<14>1 - host app - - - {}", "x".repeat(280));
+    for _ in 0..sent {
+        sock.send_to(msg.as_bytes(), serve.udp)?;
+    }
+    signal("-CONT")?;
+    let c = crate::support::wait_for_counters(dir.path(), "udp", |c| {
+        c["received"].as_u64().unwrap_or(0) + c["kernel_dropped"].as_u64().unwrap_or(0) == sent
+    })?;
+    assert!(c["kernel_dropped"].as_u64().is_some_and(|n| n > 0), "nothing dropped by the kernel? {c}");
+    assert_eq!(c["parsed"], c["received"], "{c}");
+    serve.stop()?;
+    Ok(())
+}

@@ -24,6 +24,11 @@ pub struct Serve {
 }
 
 impl Serve {
+    /// The serving process's id (to signal it).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn start(data_dir: &Path) -> anyhow::Result<Self> {
         Self::start_with(data_dir, &[])
     }

@@ -299,6 +299,9 @@ fn status(data_dir: &std::path::Path, json: bool) -> anyhow::Result<()> {
             c.connections,
             c.refused
         )?;
+        if c.kernel_dropped > 0 {
+            writeln!(out, "    dropped by the kernel before they could be read: {}", c.kernel_dropped)?;
+        }
         if c.handshake_failed > 0 {
             writeln!(out, "    TLS handshakes failed: {}", c.handshake_failed)?;
         }

@@ -8,4 +8,8 @@ context: number,
 /**
  * TLS handshakes that failed or timed out (tls:// and https:// only).
  */
-handshake_failed: number, connections: number, refused: number, };
+handshake_failed: number, 
+/**
+ * Datagrams the system dropped before the listener could read them (UDP only).
+ */
+kernel_dropped: number, connections: number, refused: number, };
