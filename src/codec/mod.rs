@@ -4,6 +4,7 @@
 pub mod cef;
 pub mod eve;
 pub mod framing;
+pub mod json;
 pub mod leef;
 pub mod rfc3164;
 pub mod rfc5424;

@@ -20,6 +20,8 @@ pub enum Format {
     Cef,
     /// IBM QRadar Log Event Extended Format (1.0 and 2.0).
     Leef,
+    /// Wardwatch's JSON alert format, posted by gateways over HTTP.
+    Json,
 }
 
 impl Format {
@@ -30,6 +32,7 @@ impl Format {
             Format::Eve => "eve",
             Format::Cef => "cef",
             Format::Leef => "leef",
+            Format::Json => "json",
         }
     }
 
@@ -40,6 +43,7 @@ impl Format {
             "eve" => Some(Format::Eve),
             "cef" => Some(Format::Cef),
             "leef" => Some(Format::Leef),
+            "json" => Some(Format::Json),
             _ => None,
         }
     }
@@ -135,7 +139,7 @@ mod tests {
 
     #[test]
     fn format_names_round_trip_and_match_serde() {
-        for f in [Format::Rfc5424, Format::Rfc3164, Format::Cef, Format::Leef, Format::Eve] {
+        for f in [Format::Rfc5424, Format::Rfc3164, Format::Cef, Format::Leef, Format::Eve, Format::Json] {
             assert_eq!(Format::parse(f.as_str()), Some(f));
             assert_eq!(serde_json::to_value(f).ok(), Some(serde_json::json!(f.as_str())));
         }

@@ -4,6 +4,7 @@
 mod auto;
 pub mod cef;
 mod eve;
+pub mod json;
 pub mod leef;
 mod time;
 
@@ -60,6 +61,23 @@ pub fn decode(format: Format, raw: &[u8], receipt: &Receipt) -> Result<Alert, Pa
         }
         Format::Cef => cef::decode(raw, receipt).map(|d| d.alert),
         Format::Leef => leef::decode(raw, receipt).map(|d| d.alert),
+        // One alert per call: a document of several is refused here (the
+        // HTTP listener decodes whole documents with `json::decode`).
+        Format::Json => {
+            let mut alerts = json::decode(raw, receipt)?;
+            match (alerts.pop(), alerts.is_empty()) {
+                (Some((_, alert)), true) => Ok(alert),
+                (last, _) => Err(ParseError {
+                    format: Format::Json,
+                    offset: 0,
+                    reason: format!(
+                        "expected one alert, found {}",
+                        alerts.len() + usize::from(last.is_some())
+                    )
+                    .into(),
+                }),
+            }
+        }
     }
 }
 
