@@ -13,6 +13,8 @@ pub struct Counters {
     dropped: AtomicU64,
     connections: AtomicU64,
     refused: AtomicU64,
+    unauthorized: AtomicU64,
+    bad_requests: AtomicU64,
 }
 
 /// The counters at one moment.
@@ -28,6 +30,13 @@ pub struct CounterSnapshot {
     pub connections: u64,
     /// Connections refused because `max_connections` were open (TCP).
     pub refused: u64,
+    /// HTTP requests refused for a missing, unknown or disabled token (401, 403).
+    #[serde(default)]
+    pub unauthorized: u64,
+    /// HTTP requests refused before their body was read: unknown path, method
+    /// or content type, or a body that did not arrive in time (404, 405, 415, 408).
+    #[serde(default)]
+    pub bad_requests: u64,
 }
 
 impl Counters {
@@ -54,6 +63,13 @@ impl Counters {
     pub(super) fn refused(&self) -> u64 {
         self.refused.fetch_add(1, Ordering::Relaxed) + 1
     }
+    /// Counts a request refused for its token and returns how many there have been.
+    pub(super) fn unauthorized(&self) -> u64 {
+        self.unauthorized.fetch_add(1, Ordering::Relaxed) + 1
+    }
+    pub(super) fn bad_request(&self) {
+        self.bad_requests.fetch_add(1, Ordering::Relaxed);
+    }
     pub(super) fn connection_closed(&self) {
         self.connections.fetch_sub(1, Ordering::Relaxed);
     }
@@ -67,6 +83,8 @@ impl Counters {
             dropped: self.dropped.load(Ordering::Relaxed),
             connections: self.connections.load(Ordering::Relaxed),
             refused: self.refused.load(Ordering::Relaxed),
+            unauthorized: self.unauthorized.load(Ordering::Relaxed),
+            bad_requests: self.bad_requests.load(Ordering::Relaxed),
         }
     }
 }

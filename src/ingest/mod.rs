@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use counters::{CounterSnapshot, Counters};
+pub use http::{sha256_hex, HttpConfig, NewToken, TokenConfigError, TokenEntry, ALERTS_PATH, TOKEN_PREFIX};
 pub use url::{Endpoint, ListenUrl, ListenUrlError, Transport};
 
 use crate::model::{Alert, Format, RawMessage};
@@ -42,6 +43,8 @@ pub struct IngestConfig {
     /// The console's data directory, for listeners that keep state of their
     /// own (a followed file's position, keys); set by the console.
     pub data_dir: Option<std::path::PathBuf>,
+    /// The HTTP listener's bearer tokens.
+    pub http: HttpConfig,
 }
 
 impl Default for IngestConfig {
@@ -51,6 +54,7 @@ impl Default for IngestConfig {
             max_connections: 1024,
             idle_timeout: Some(std::time::Duration::from_secs(600)),
             data_dir: None,
+            http: HttpConfig::default(),
         }
     }
 }

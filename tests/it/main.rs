@@ -2,6 +2,7 @@
 //! `wardwatch` binary is started as a person would start it.
 
 mod clients;
+mod http;
 mod parse;
 mod serve;
 mod support;

@@ -16,6 +16,8 @@ pub struct Serve {
     child: Child,
     pub udp: SocketAddr,
     pub tcp: SocketAddr,
+    /// The `http://` listener, when one was asked for in the extra arguments.
+    pub http: Option<SocketAddr>,
     stdout: BufReader<ChildStdout>,
 }
 
@@ -36,7 +38,7 @@ impl Serve {
             .spawn()
             .context("could not start wardwatch serve")?;
         let mut stdout = BufReader::new(child.stdout.take().context("no stdout")?);
-        let (mut udp, mut tcp) = (None, None);
+        let (mut udp, mut tcp, mut http) = (None, None, None);
         let mut line = String::new();
         loop {
             line.clear();
@@ -49,6 +51,8 @@ impl Serve {
                 let addr: SocketAddr = addr.parse()?;
                 if url.starts_with("udp") {
                     udp = Some(addr);
+                } else if url.starts_with("http://") {
+                    http = Some(addr);
                 } else {
                     tcp = Some(addr);
                 }
@@ -58,7 +62,13 @@ impl Serve {
                 bail!("unexpected line from serve: {line}");
             }
         }
-        Ok(Self { child, udp: udp.context("no udp listener")?, tcp: tcp.context("no tcp listener")?, stdout })
+        Ok(Self {
+            child,
+            udp: udp.context("no udp listener")?,
+            tcp: tcp.context("no tcp listener")?,
+            http,
+            stdout,
+        })
     }
 
     /// Sends SIGTERM and waits for a clean exit; returns what it printed last.
