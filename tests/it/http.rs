@@ -31,20 +31,34 @@ struct Fixture {
 
 impl Fixture {
     fn start() -> anyhow::Result<Self> {
+        Self::start_with("")
+    }
+
+    /// Starts with `settings` (TOML) added to the configuration file; logs go to `serve.log`.
+    fn start_with(settings: &str) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let (token, entry) = new_token("gw-icu")?;
         let (disabled, old) = new_token("gw-old")?;
         let config = dir.path().join("config.toml");
-        std::fs::write(&config, format!("max_message_bytes = 4096\n\n{entry}\n{old}disabled = true\n"))?;
+        std::fs::write(
+            &config,
+            format!("max_message_bytes = 4096\n{settings}\n{entry}\n{old}disabled = true\n"),
+        )?;
         let config = config.to_str().context("non-UTF-8 temp dir")?;
         let data = dir.path().join("data");
-        let serve = Serve::start_with(&data, &["--config", config, "--listen", "http://127.0.0.1:0"])?;
+        let log = dir.path().join("serve.log");
+        let serve =
+            Serve::start_logging(&data, &["--config", config, "--listen", "http://127.0.0.1:0"], &log)?;
         let url = format!("http://{}/v1/alerts", serve.http.context("no http listener")?);
         Ok(Self { dir, serve, url, token, disabled })
     }
 
     fn data(&self) -> std::path::PathBuf {
         self.dir.path().join("data")
+    }
+
+    fn log(&self) -> anyhow::Result<String> {
+        Ok(std::fs::read_to_string(self.dir.path().join("serve.log"))?)
     }
 
     /// POSTs `body` as JSON with `token`.
@@ -136,8 +150,12 @@ fn one_alert_and_a_batch_are_accepted_and_stored() -> anyhow::Result<()> {
     assert_eq!(mon["raw"], r#"{"event_class":"MON","name":"Telnet opened","severity":6}"#);
 
     wait_for_counters(&f.data(), |c| c["parsed"] == 3 && c["received"] == 3)?;
+    let log = f.log()?;
     let last = f.serve.stop()?;
     assert!(last.contains("stopped: 3 alerts, 0 rejected"), "{last}");
+    // The token's name is logged, the token never.
+    assert!(log.contains("token=gw-icu") && log.contains("Alerts accepted."), "{log}");
+    assert!(!log.contains(&f.token), "the token was logged");
     Ok(())
 }
 
@@ -232,8 +250,14 @@ fn refusals_carry_the_right_code_and_are_counted() -> anyhow::Result<()> {
     let http = &v["status"]["listeners"];
     assert!(http.to_string().contains("\"parsed\":0"), "{http}");
     assert_eq!(v["stored"], json!({"alerts": 0, "rejected": 2}));
+    let log = f.log()?;
     let last = f.serve.stop()?;
     assert!(last.contains("stopped: 0 alerts, 2 rejected, 2 oversize"), "{last}");
+    assert!(log.contains("token=gw-old") && log.contains("Disabled token refused (403)."), "{log}");
+    assert!(!log.contains(&f.token) && !log.contains(&f.disabled), "a token was logged");
+    // Bodies are not logged either (they may carry patient data).
+    let leaks: Vec<&str> = log.lines().filter(|l| l.contains("{\"event_class\"")).collect();
+    assert!(leaks.is_empty(), "a body was logged: {leaks:?}");
     Ok(())
 }
 
@@ -249,5 +273,76 @@ fn https_is_refused_with_a_clear_reason_until_it_is_built() -> anyhow::Result<()
     assert!(!out.status.success());
     let stdout = String::from_utf8(out.stdout)?;
     assert!(stdout.contains("failed https://127.0.0.1:0: could not start https://127.0.0.1:0: https:// listeners are not built yet"), "{stdout}");
+    Ok(())
+}
+
+#[test]
+fn silent_stalled_and_surplus_connections_are_closed() -> anyhow::Result<()> {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    let f = Fixture::start_with("idle_timeout_secs = 2\nmax_connections = 2\n")?;
+    let addr = f.serve.http.context("no http listener")?;
+    let mut silent = TcpStream::connect(addr)?;
+    // Slowloris: half a request, then nothing.
+    let mut stalled = TcpStream::connect(addr)?;
+    stalled.write_all(b"POST /v1/alerts HTTP/1.1\r\nHost: wardwatch\r\n")?;
+    // Over max_connections: closed at once.
+    let mut surplus = TcpStream::connect(addr)?;
+    for (what, s) in [("surplus", &mut surplus), ("silent", &mut silent), ("stalled", &mut stalled)] {
+        s.set_read_timeout(Some(Duration::from_secs(15)))?;
+        let mut rest = Vec::new();
+        // EOF (or a reset) ends the read; a timeout here means the server kept the connection.
+        match s.read_to_end(&mut rest) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+            Err(e) => bail!("{what} connection not closed by the server: {e}"),
+        }
+    }
+    wait_for_counters(&f.data(), |c| c["refused"] == 1 && c["connections"] == 0)?;
+    // The listener still serves.
+    let r = f.post(&f.token, r#"{"event_class":"E","name":"after","severity":1}"#)?;
+    assert_eq!(r.status, 202, "{r:?}");
+    f.serve.stop()?;
+    Ok(())
+}
+
+#[test]
+fn parse_shows_the_json_layer_and_the_alert() -> anyhow::Result<()> {
+    let input = concat!(
+        r#"{"event_class":"E1","name":"one","severity":3,"device":{"mac":"00:1b:63:84:45:e6"},"clinical_use":"idle"}"#,
+        "\n",
+        r#"[{"event_class":"E2","name":"two","severity":7},{"event_class":"E3","name":"three","severity":10}]"#,
+        "\n",
+        r#"{"event_class":"E4","name":"four","severity":"high"}"#,
+        "\n",
+    );
+    let out = run(&["parse", "--format", "json"], Some(input.as_bytes()))?;
+    anyhow::ensure!(out.status.success(), "parse failed: {}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<Value> =
+        String::from_utf8(out.stdout)?.lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(lines[0]["ok"], true);
+    assert_eq!(lines[0]["format"], "json");
+    assert_eq!(lines[0]["json"]["device"]["mac"], "00:1b:63:84:45:e6");
+    assert_eq!(lines[0]["json"]["clinical_use"], "idle");
+    assert_eq!(lines[0]["alert"]["severity_label"], "low");
+    assert_eq!(lines[0]["alert"]["format"], "json");
+    assert_eq!(lines[1]["alert"]["name"], "two");
+    assert_eq!(lines[2]["alert"]["raw"], r#"{"event_class":"E3","name":"three","severity":10}"#);
+    assert_eq!(
+        lines[3],
+        json!({"ok": false, "format": "json", "field": "severity",
+               "error": "severity: expected an integer from 0 to 10, found a string"})
+    );
+    Ok(())
+}
+
+#[test]
+fn token_names_that_would_break_the_config_file_are_refused() -> anyhow::Result<()> {
+    for bad in ["", "gw icu", "gw\"icu", "gw\nicu"] {
+        let out = run(&["token", "new", "--name", bad], None)?;
+        assert!(!out.status.success(), "{bad:?} was accepted");
+        assert!(out.stdout.is_empty(), "a token was printed for {bad:?}");
+    }
     Ok(())
 }
