@@ -69,12 +69,7 @@ pub(super) async fn bind(
     }
     let socket = TcpListener::bind(listener.url().addr().ok_or_else(not_a_socket)?).await?;
     let bound = socket.local_addr()?;
-    let state = Arc::new(State {
-        tokens: Tokens::new(&config.http),
-        max_body: config.max_message_bytes,
-        tx,
-        listener: listener.clone(),
-    });
+    let state = State::new(listener.clone(), &config, tx);
     if state.tokens.is_empty() {
         tracing::warn!(listener = %listener.url(), "No [[http.tokens]] configured: every request will be refused with 401.");
     }
@@ -122,6 +117,17 @@ pub(super) struct State {
     tokens: Tokens,
     max_body: usize,
     tx: mpsc::Sender<Ingested>,
+}
+
+impl State {
+    /// One per listener, shared by its connections (plain or, later, TLS).
+    pub(super) fn new(
+        listener: Arc<Listener>,
+        config: &IngestConfig,
+        tx: mpsc::Sender<Ingested>,
+    ) -> Arc<Self> {
+        Arc::new(Self { tokens: Tokens::new(&config.http), max_body: config.max_message_bytes, tx, listener })
+    }
 }
 
 /// Serves HTTP/1 on one connection until the peer leaves, falls silent for
