@@ -414,3 +414,29 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn documented_refusals_are_the_codec_s_own_words() {
+    // Rows of the table "Examples of the refusals" in docs/ingest-json.md:
+    // | `body` | `error` |; "…" in a body skips the row, in an error ends the comparison.
+    let mut checked = 0;
+    for line in DOC.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> =
+            line.split(" | ").map(|c| c.trim_matches(|ch| ch == '|' || ch == ' ')).collect();
+        let [body, error] = cells[..] else { continue };
+        let (Some(body), Some(error)) = (
+            body.strip_prefix('`').and_then(|b| b.strip_suffix('`')),
+            error.strip_prefix('`').and_then(|e| e.strip_suffix('`')),
+        ) else {
+            continue;
+        };
+        if body.contains('…') {
+            continue;
+        }
+        let got = parse(body.as_bytes()).err().map(|e| e.to_string()).unwrap_or_default();
+        let want = error.split('…').next().unwrap_or_default();
+        assert!(got.starts_with(want), "documented {body:?} -> {error:?}, the codec says {got:?}");
+        checked += 1;
+    }
+    assert!(checked >= 4, "only {checked} documented refusals found");
+}
