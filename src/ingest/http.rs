@@ -47,7 +47,9 @@ use crate::normalize::{self, Receipt};
 
 /// The one path alerts are posted to.
 pub const ALERTS_PATH: &str = "/v1/alerts";
-/// A request's headers must arrive within this (slow senders hold no connection).
+/// A request's headers must arrive within this, counted from the connection's
+/// start or the previous response: slow senders hold no connection, and a
+/// keep-alive connection left idle this long is closed (hyper's header timer).
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// A request's body must arrive within this.
 const BODY_TIMEOUT: Duration = Duration::from_secs(30);
