@@ -5,7 +5,7 @@ use std::hint::black_box;
 
 use chrono::Utc;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use wardwatch::codec::{cef, eve, hl7, leef, rfc3164, rfc5424};
+use wardwatch::codec::{cef, eve, hl7, json, leef, rfc3164, rfc5424};
 use wardwatch::normalize::{decode_auto, Receipt};
 
 #[path = "../src/bin/wardwatch/samples.rs"]
@@ -24,6 +24,7 @@ fn codecs(c: &mut Criterion) {
     g.bench_function("leef", |b| b.iter(|| leef::parse(black_box(leef_text))));
     g.bench_function("eve", |b| b.iter(|| eve::parse(black_box(samples::EVE))));
     g.bench_function("hl7", |b| b.iter(|| hl7::parse(black_box(samples::HL7))));
+    g.bench_function("json", |b| b.iter(|| json::parse(black_box(samples::JSON))));
     g.bench_function("auto_rfc5424_to_alert", |b| {
         b.iter(|| decode_auto(black_box(samples::RFC5424), &receipt))
     });

@@ -10,7 +10,7 @@ PACKAGES=(
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   libfontconfig1-dev libfreetype-dev libdbus-1-dev
   xvfb xauth x11-utils dbus dbus-x11 webkit2gtk-driver imagemagick
-  gnome-keyring keyutils dunst libnotify-bin bsdutils procps
+  gnome-keyring keyutils dunst libnotify-bin bsdutils procps curl
   nodejs npm
   openssl gnutls-bin rsyslog rsyslog-gnutls libglib2.0-0
 )

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::ingest::{IngestConfig, ListenUrl, ListenUrlError, TlsFiles};
+use crate::ingest::{HttpConfig, IngestConfig, ListenUrl, ListenUrlError, TlsFiles, TokenEntry};
 
 /// Environment variable naming the data directory.
 pub const ENV_DATA_DIR: &str = "WARDWATCH_DATA_DIR";
@@ -42,6 +42,16 @@ pub struct ConfigFile {
     /// `[tls]`: `cert_file`, `key_file`, optional `client_ca_file` (PEM), for
     /// `tls://` listeners. Relative paths are read from the file's directory.
     pub tls: Option<TlsFiles>,
+    /// `[http]`: the HTTP listener's settings.
+    pub http: Option<HttpFile>,
+}
+
+/// The `[http]` table: `[[http.tokens]]` entries (name, sha256, disabled).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpFile {
+    #[serde(default)]
+    pub tokens: Vec<TokenEntry>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +100,9 @@ impl ConsoleConfig {
         if let Some(t) = file.tls {
             self.ingest.tls = Some(t);
         }
+        if let Some(h) = file.http {
+            self.ingest.http = HttpConfig { tokens: h.tokens };
+        }
         self
     }
 
@@ -120,6 +133,7 @@ impl ConsoleConfig {
         if self.queue_capacity == 0 {
             return Err(ConfigError::Invalid("queue_capacity must be at least 1".into()));
         }
+        self.ingest.http.validate().map_err(|e| ConfigError::Invalid(e.to_string()))?;
         Ok(self)
     }
 }
@@ -208,5 +222,23 @@ mod tests {
         let mut c = ConsoleConfig::new("/d");
         c.ingest.max_message_bytes = 100;
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn http_tokens_are_read_and_checked() -> Result<(), Box<dyn std::error::Error>> {
+        let hash = crate::ingest::sha256_hex("t");
+        let file: ConfigFile = toml::from_str(&format!(
+            "[[http.tokens]]\nname = \"gw-a\"\nsha256 = \"{hash}\"\n\n[[http.tokens]]\nname = \"gw-b\"\nsha256 = \"{hash}\"\ndisabled = true\n"
+        ))?;
+        let c = ConsoleConfig::new("/d").with_file(file).validate()?;
+        let names: Vec<(&str, bool)> =
+            c.ingest.http.tokens.iter().map(|t| (t.name.as_str(), t.disabled)).collect();
+        assert_eq!(names, [("gw-a", false), ("gw-b", true)]);
+        let bad: ConfigFile = toml::from_str("[[http.tokens]]\nname = \"x\"\nsha256 = \"abc\"\n")?;
+        let e = ConsoleConfig::new("/d").with_file(bad).validate().err().map(|e| e.to_string());
+        assert_eq!(e.as_deref(), Some("http.tokens: token \"x\" has a sha256 that is not 64 hex digits"));
+        // A token written in the clear is a mistake the file format refuses.
+        assert!(toml::from_str::<ConfigFile>("[[http.tokens]]\nname = \"x\"\ntoken = \"ww_1\"\n").is_err());
+        Ok(())
     }
 }

@@ -171,6 +171,13 @@ pub struct ListenerCounters {
     /// Datagrams the system dropped before the listener could read them (UDP only).
     #[ts(type = "number")]
     pub kernel_dropped: u64,
+    /// HTTP requests refused for a missing, unknown or disabled token.
+    #[ts(type = "number")]
+    pub unauthorized: u64,
+    /// HTTP requests refused before their body was read (wrong path, method,
+    /// content type, or too slow).
+    #[ts(type = "number")]
+    pub bad_requests: u64,
     #[ts(type = "number")]
     pub connections: u64,
     #[ts(type = "number")]
@@ -277,6 +284,8 @@ impl From<ListenerStatus> for ListenerView {
                 context: c.context,
                 handshake_failed: c.handshake_failed,
                 kernel_dropped: c.kernel_dropped,
+                unauthorized: c.unauthorized,
+                bad_requests: c.bad_requests,
                 connections: c.connections,
                 refused: c.refused,
             },

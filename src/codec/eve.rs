@@ -159,7 +159,7 @@ fn alert(a: &Object<'_>) -> Result<EveAlert> {
 
 /// serde_json's error as a [`ParseError`]: its line and column become a byte
 /// offset, and its own "at line L column C" is left out of the reason.
-fn json_error(input: &[u8], e: &serde_json::Error) -> ParseError {
+pub(super) fn json_error(input: &[u8], e: &serde_json::Error) -> ParseError {
     // serde_json counts lines from 1 and columns in bytes from 1 (0 before
     // the first byte of a line); at the end of the input it points past it.
     let offset = if e.is_eof() {
@@ -403,7 +403,7 @@ fn number(digits: &[u8]) -> u32 {
     digits.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0'))
 }
 
-fn skip_ws(input: &[u8], mut pos: usize) -> usize {
+pub(super) fn skip_ws(input: &[u8], mut pos: usize) -> usize {
     while matches!(input.get(pos), Some(b' ' | b'\t' | b'\n' | b'\r')) {
         pos += 1;
     }
@@ -449,7 +449,7 @@ fn locate(input: &[u8], path: &[&str]) -> Option<usize> {
 }
 
 /// The end of the string whose opening quote is at `pos`.
-fn skip_string(input: &[u8], mut pos: usize) -> Option<usize> {
+pub(super) fn skip_string(input: &[u8], mut pos: usize) -> Option<usize> {
     if input.get(pos) != Some(&b'"') {
         return None;
     }
@@ -464,7 +464,7 @@ fn skip_string(input: &[u8], mut pos: usize) -> Option<usize> {
 }
 
 /// The end of the value that starts at `pos`.
-fn skip_value(input: &[u8], mut pos: usize) -> Option<usize> {
+pub(super) fn skip_value(input: &[u8], mut pos: usize) -> Option<usize> {
     let mut depth = 0usize;
     loop {
         match input.get(pos)? {

@@ -5,6 +5,7 @@ pub mod cef;
 pub mod eve;
 pub mod framing;
 pub mod hl7;
+pub mod json;
 pub mod leef;
 pub mod mllp;
 pub mod rfc3164;

@@ -17,6 +17,8 @@ pub struct Counters {
     context: AtomicU64,
     handshake_failed: AtomicU64,
     kernel_dropped: AtomicU64,
+    unauthorized: AtomicU64,
+    bad_requests: AtomicU64,
 }
 
 /// The counters at one moment.
@@ -45,6 +47,13 @@ pub struct CounterSnapshot {
     /// (UDP only). They never reached Wardwatch, so they are not in `received`.
     #[serde(default)]
     pub kernel_dropped: u64,
+    /// HTTP requests refused for a missing, unknown or disabled token (401, 403).
+    #[serde(default)]
+    pub unauthorized: u64,
+    /// HTTP requests refused before their body was read: unknown path, method
+    /// or content type, or a body that did not arrive in time (404, 405, 415, 408).
+    #[serde(default)]
+    pub bad_requests: u64,
 }
 
 impl Counters {
@@ -84,6 +93,13 @@ impl Counters {
     pub(super) fn handshake_failed(&self) -> u64 {
         self.handshake_failed.fetch_add(1, Ordering::Relaxed) + 1
     }
+    /// Counts a request refused for its token and returns how many there have been.
+    pub(super) fn unauthorized(&self) -> u64 {
+        self.unauthorized.fetch_add(1, Ordering::Relaxed) + 1
+    }
+    pub(super) fn bad_request(&self) {
+        self.bad_requests.fetch_add(1, Ordering::Relaxed);
+    }
     pub(super) fn connection_closed(&self) {
         self.connections.fetch_sub(1, Ordering::Relaxed);
     }
@@ -100,6 +116,8 @@ impl Counters {
             context: self.context.load(Ordering::Relaxed),
             handshake_failed: self.handshake_failed.load(Ordering::Relaxed),
             kernel_dropped: self.kernel_dropped.load(Ordering::Relaxed),
+            unauthorized: self.unauthorized.load(Ordering::Relaxed),
+            bad_requests: self.bad_requests.load(Ordering::Relaxed),
         }
     }
 }

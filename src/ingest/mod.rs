@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use counters::{CounterSnapshot, Counters};
+pub use http::{sha256_hex, HttpConfig, NewToken, TokenConfigError, TokenEntry, ALERTS_PATH, TOKEN_PREFIX};
 use sources::{Outcome, Tables};
 pub use sources::{ReasonCount, SourceCounts, SourceStatus, MAX_REASONS, MAX_SOURCES, OTHER_REASONS};
 pub use tls::{server_config as tls_server_config, TlsError, TlsFiles};
@@ -50,6 +51,8 @@ pub struct IngestConfig {
     /// listeners, from the `[tls]` table; a `tls://` listener without them
     /// fails to start.
     pub tls: Option<TlsFiles>,
+    /// The HTTP listener's bearer tokens.
+    pub http: HttpConfig,
 }
 
 impl Default for IngestConfig {
@@ -60,6 +63,7 @@ impl Default for IngestConfig {
             idle_timeout: Some(std::time::Duration::from_secs(600)),
             data_dir: None,
             tls: None,
+            http: HttpConfig::default(),
         }
     }
 }

@@ -174,10 +174,27 @@ fn pem_reason(e: &pem::Error) -> String {
     }
 }
 
-/// The TLS handshake in front of the TCP connection loop.
-struct Handshake {
+/// The TLS handshake in front of a connection (the syslog TCP loop, or HTTP).
+pub(super) struct Handshake {
     acceptor: TlsAcceptor,
     timeout: Duration,
+}
+
+impl Handshake {
+    /// From the `[tls]` settings, offering `alpn` protocols (none for syslog,
+    /// `http/1.1` for HTTPS). Fails, naming the file and the problem, when
+    /// there are no settings or they cannot be used.
+    pub(super) fn new(config: &IngestConfig, alpn: &[&[u8]]) -> std::io::Result<Self> {
+        let files = config.tls.as_ref().ok_or(TlsError::NotConfigured).map_err(invalid_input)?;
+        let mut server = server_config(files).map_err(invalid_input)?;
+        if !alpn.is_empty() {
+            let mut with_alpn = (*server).clone();
+            with_alpn.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+            server = Arc::new(with_alpn);
+        }
+        let timeout = config.idle_timeout.map_or(HANDSHAKE_TIMEOUT, |idle| idle.min(HANDSHAKE_TIMEOUT));
+        Ok(Self { acceptor: TlsAcceptor::from(server), timeout })
+    }
 }
 
 impl Upgrade for Handshake {
@@ -223,10 +240,7 @@ pub(super) async fn bind(
     shutdown: CancellationToken,
     tasks: &TaskTracker,
 ) -> std::io::Result<SocketAddr> {
-    let files = config.tls.as_ref().ok_or(TlsError::NotConfigured).map_err(invalid_input)?;
-    let acceptor = TlsAcceptor::from(server_config(files).map_err(invalid_input)?);
-    let timeout = config.idle_timeout.map_or(HANDSHAKE_TIMEOUT, |idle| idle.min(HANDSHAKE_TIMEOUT));
-    let handshake = Handshake { acceptor, timeout };
+    let handshake = Handshake::new(&config, &[])?;
     tcp::bind_with(listener, config, tx, shutdown, tasks, handshake).await
 }
 

@@ -22,6 +22,8 @@ pub enum Format {
     Leef,
     /// HL7 version 2 (IHE PCD device observations and alarms, over MLLP).
     Hl7,
+    /// Wardwatch's JSON alert format, posted by gateways over HTTP.
+    Json,
 }
 
 impl Format {
@@ -33,6 +35,7 @@ impl Format {
             Format::Cef => "cef",
             Format::Leef => "leef",
             Format::Hl7 => "hl7",
+            Format::Json => "json",
         }
     }
 
@@ -44,6 +47,7 @@ impl Format {
             "cef" => Some(Format::Cef),
             "leef" => Some(Format::Leef),
             "hl7" => Some(Format::Hl7),
+            "json" => Some(Format::Json),
             _ => None,
         }
     }
@@ -172,7 +176,15 @@ mod tests {
 
     #[test]
     fn format_names_round_trip_and_match_serde() {
-        for f in [Format::Rfc5424, Format::Rfc3164, Format::Cef, Format::Leef, Format::Eve, Format::Hl7] {
+        for f in [
+            Format::Rfc5424,
+            Format::Rfc3164,
+            Format::Cef,
+            Format::Leef,
+            Format::Eve,
+            Format::Hl7,
+            Format::Json,
+        ] {
             assert_eq!(Format::parse(f.as_str()), Some(f));
             assert_eq!(serde_json::to_value(f).ok(), Some(serde_json::json!(f.as_str())));
         }

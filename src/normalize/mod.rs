@@ -5,6 +5,7 @@ mod auto;
 pub mod cef;
 mod eve;
 pub mod hl7;
+pub mod json;
 pub mod leef;
 mod time;
 
@@ -68,6 +69,23 @@ pub fn decode(format: Format, raw: &[u8], receipt: &Receipt) -> Result<Alert, Pa
             reason: "HL7 messages describe devices, not alerts: they come in through mllp:// listeners"
                 .into(),
         }),
+        // One alert per call: a document of several is refused here (the
+        // HTTP listener decodes whole documents with `json::decode`).
+        Format::Json => {
+            let mut alerts = json::decode(raw, receipt)?;
+            match (alerts.pop(), alerts.is_empty()) {
+                (Some((_, alert)), true) => Ok(alert),
+                (last, _) => Err(ParseError {
+                    format: Format::Json,
+                    offset: 0,
+                    reason: format!(
+                        "expected one alert, found {}",
+                        alerts.len() + usize::from(last.is_some())
+                    )
+                    .into(),
+                }),
+            }
+        }
     }
 }
 

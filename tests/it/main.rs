@@ -3,6 +3,7 @@
 
 mod clients;
 mod eve_file;
+mod http;
 mod mllp;
 mod parse;
 mod serve;

@@ -20,6 +20,8 @@ pub struct Serve {
     pub listening: Vec<(String, SocketAddr)>,
     /// Set when started with an `--listen mllp://...` among the extra arguments.
     pub mllp: Option<SocketAddr>,
+    /// The `http://` listener, when one was asked for in the extra arguments.
+    pub http: Option<SocketAddr>,
     stdout: BufReader<ChildStdout>,
 }
 
@@ -35,17 +37,29 @@ impl Serve {
 
     /// Starts with extra arguments, such as `--config FILE`.
     pub fn start_with(data_dir: &Path, extra: &[&str]) -> anyhow::Result<Self> {
-        let mut child = Command::new(bin())
+        Self::spawn(data_dir, extra, None)
+    }
+
+    /// Starts with extra arguments and every log line, debug included, written to `log`.
+    pub fn start_logging(data_dir: &Path, extra: &[&str], log: &Path) -> anyhow::Result<Self> {
+        Self::spawn(data_dir, extra, Some(log))
+    }
+
+    fn spawn(data_dir: &Path, extra: &[&str], log: Option<&Path>) -> anyhow::Result<Self> {
+        let mut command = Command::new(bin());
+        command
             .args(["serve", "--data-dir"])
             .arg(data_dir)
             .args(extra)
             .args(["--listen", "udp://127.0.0.1:0", "--listen", "tcp://127.0.0.1:0"])
             .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .context("could not start wardwatch serve")?;
+            .stdout(Stdio::piped());
+        if let Some(log) = log {
+            command.env("RUST_LOG", "debug").env("NO_COLOR", "1").stderr(std::fs::File::create(log)?);
+        }
+        let mut child = command.spawn().context("could not start wardwatch serve")?;
         let mut stdout = BufReader::new(child.stdout.take().context("no stdout")?);
-        let (mut udp, mut tcp, mut mllp) = (None, None, None);
+        let (mut udp, mut tcp, mut mllp, mut http) = (None, None, None, None);
         let mut listening = Vec::new();
         let mut line = String::new();
         loop {
@@ -62,6 +76,8 @@ impl Serve {
                     udp = Some(addr);
                 } else if url.starts_with("mllp") {
                     mllp = Some(addr);
+                } else if url.starts_with("http://") {
+                    http = Some(addr);
                 } else if url.starts_with("tcp://") {
                     tcp = Some(addr);
                 }
@@ -79,6 +95,7 @@ impl Serve {
             tcp: tcp.context("no tcp listener")?,
             listening,
             mllp,
+            http,
             stdout,
         })
     }

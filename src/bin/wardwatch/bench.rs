@@ -5,10 +5,10 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use wardwatch::codec::{cef, eve, hl7, leef, rfc3164, rfc5424};
+use wardwatch::codec::{cef, eve, hl7, json, leef, rfc3164, rfc5424};
 use wardwatch::normalize::{decode_auto, Receipt};
 
-use crate::samples::{CEF, EVE, HL7, LEEF, RFC3164, RFC5424};
+use crate::samples::{CEF, EVE, HL7, JSON, LEEF, RFC3164, RFC5424};
 
 fn measure(name: &str, input: &[u8], budget: Duration, mut f: impl FnMut(&[u8]) -> bool) {
     // Warm up, then run in batches until the budget is spent.
@@ -48,6 +48,8 @@ pub fn run(seconds: f64) {
     measure("leef parse", LEEF, budget, |b| std::str::from_utf8(b).is_ok_and(|t| leef::parse(t).is_ok()));
     measure("eve parse", EVE, budget, |b| eve::parse(b).is_ok());
     measure("hl7 parse", HL7, budget, |b| hl7::parse(b).is_ok());
+    measure("json parse", JSON, budget, |b| json::parse(b).is_ok());
+    measure("json -> alert", JSON, budget, |b| wardwatch::normalize::json::decode(b, &receipt).is_ok());
     measure("auto -> alert (5424)", RFC5424, budget, |b| decode_auto(b, &receipt).is_ok());
     measure("auto -> alert (cef)", CEF, budget, |b| decode_auto(b, &receipt).is_ok());
 }
@@ -66,6 +68,7 @@ mod tests {
         assert!(std::str::from_utf8(LEEF).is_ok_and(|t| leef::parse(t).is_ok()));
         assert!(eve::parse(EVE).is_ok_and(|r| r.alert.is_some()));
         assert!(hl7::parse(HL7).is_ok_and(|m| m.obx.len() == 5));
+        assert!(json::parse(JSON).is_ok_and(|r| r.len() == 1));
         let receipt = Receipt { received_at: now, source_addr: None, listener: None };
         let formats: Vec<_> = [RFC5424, RFC3164, CEF, LEEF]
             .iter()

@@ -85,6 +85,11 @@ enum Command {
         #[arg(long, default_value_t = 1.0)]
         seconds: f64,
     },
+    /// Bearer tokens for gateways that post to http:// listeners.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// Parse messages from standard input and print one JSON result for each.
     Parse {
         /// The format of the messages. CEF and LEEF records may come bare, in an
@@ -94,6 +99,16 @@ enum Command {
         /// Each input line is a JSON object {"input": "..."} or {"input_hex": "..."}.
         #[arg(long)]
         jsonl: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Make a random 256-bit token: prints it once, and the lines for the configuration file.
+    New {
+        /// Who will hold it, such as the gateway's name (letters, digits, '.', '_', '-').
+        #[arg(long)]
+        name: String,
     },
 }
 
@@ -119,6 +134,9 @@ enum ParseFormat {
     /// Prints what the console would store and the ACK code it would send;
     /// never the patient's identifier or name.
     Hl7,
+    /// Wardwatch JSON alerts (what http:// listeners take), one document per
+    /// line: one result per alert, so an array gives one per element.
+    Json,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -145,6 +163,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status { data_dir, json } => status(&data_dir, json),
         Command::Devices { data_dir, ip, json, limit } => devices::run(&data_dir, ip, json, limit),
         Command::Parse { format, jsonl } => parse(format, jsonl),
+        Command::Token { command: TokenCommand::New { name } } => token_new(&name),
         Command::Bench { seconds } => {
             bench::run(seconds);
             Ok(())
@@ -302,6 +321,13 @@ fn status(data_dir: &std::path::Path, json: bool) -> anyhow::Result<()> {
         if c.kernel_dropped > 0 {
             writeln!(out, "    dropped by the kernel before they could be read: {}", c.kernel_dropped)?;
         }
+        if c.unauthorized > 0 || c.bad_requests > 0 {
+            writeln!(
+                out,
+                "    HTTP requests refused: {} for their token, {} as bad requests",
+                c.unauthorized, c.bad_requests
+            )?;
+        }
         if c.handshake_failed > 0 {
             writeln!(out, "    TLS handshakes failed: {}", c.handshake_failed)?;
         }
@@ -385,19 +411,21 @@ fn parse(format: ParseFormat, jsonl: bool) -> anyhow::Result<()> {
     let mut out = BufWriter::new(io::stdout().lock());
     for (n, line) in lines.into_iter().enumerate() {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let result = if jsonl {
+        let results = if jsonl {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
             match jsonl_input(line) {
-                Ok(bytes) => parse_one(format, &bytes),
-                Err(e) => json!({"ok": false, "error": format!("input line {}: {e}", n + 1)}),
+                Ok(bytes) => parse_many(format, &bytes),
+                Err(e) => vec![json!({"ok": false, "error": format!("input line {}: {e}", n + 1)})],
             }
         } else {
-            parse_one(format, line)
+            parse_many(format, line)
         };
-        serde_json::to_writer(&mut out, &result)?;
-        writeln!(out)?;
+        for result in results {
+            serde_json::to_writer(&mut out, &result)?;
+            writeln!(out)?;
+        }
     }
     out.flush()?;
     Ok(())
@@ -462,6 +490,27 @@ fn hl7_summary(raw: &[u8], receipt: &Receipt) -> Value {
     }
 }
 
+fn token_new(name: &str) -> anyhow::Result<()> {
+    let valid = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if name.is_empty() || name.len() > 64 || !name.chars().all(valid) {
+        bail!("--name must be 1 to 64 letters, digits, '.', '_' or '-', such as gw-icu-2");
+    }
+    let token = wardwatch::ingest::NewToken::generate()?;
+    let mut out = io::stdout().lock();
+    writeln!(
+        out,
+        "Token for {name} (shown only now: give it to the gateway; Wardwatch keeps only its SHA-256):"
+    )?;
+    writeln!(out, "{}", token.reveal_secret())?;
+    writeln!(out)?;
+    writeln!(out, "Add these lines to the console's configuration file, then restart wardwatch serve:")?;
+    writeln!(out, "[[http.tokens]]")?;
+    writeln!(out, "name = \"{name}\"")?;
+    writeln!(out, "sha256 = \"{}\"", token.sha256_hex())?;
+    out.flush()?;
+    Ok(())
+}
+
 /// The message bytes of one `--jsonl` line.
 fn jsonl_input(line: &[u8]) -> Result<Vec<u8>, String> {
     let v: Value = serde_json::from_slice(line).map_err(|e| format!("not JSON: {e}"))?;
@@ -485,6 +534,25 @@ fn from_hex(h: &str) -> Result<Vec<u8>, String> {
                 .map_err(|_| format!("input_hex: bad digits at {i}"))
         })
         .collect()
+}
+
+/// The results for one input: one per alert for JSON documents, else one.
+fn parse_many(format: ParseFormat, raw: &[u8]) -> Vec<Value> {
+    if !matches!(format, ParseFormat::Json) {
+        return vec![parse_one(format, raw)];
+    }
+    let receipt = Receipt { received_at: chrono::Utc::now(), source_addr: None, listener: None };
+    match normalize::json::decode(raw, &receipt) {
+        Ok(alerts) => alerts
+            .into_iter()
+            .map(
+                |(record, alert)| json!({"ok": true, "format": Format::Json, "json": record, "alert": alert}),
+            )
+            .collect(),
+        Err(e) => {
+            vec![json!({"ok": false, "format": Format::Json, "error": e.to_string(), "field": e.field})]
+        }
+    }
 }
 
 fn parse_one(format: ParseFormat, raw: &[u8]) -> Value {
@@ -548,6 +616,7 @@ fn parse_one(format: ParseFormat, raw: &[u8]) -> Value {
             Err(e) => json!({"ok": false, "format": Format::Leef, "error": e.to_string()}),
         },
         ParseFormat::Hl7 => hl7_summary(raw, &receipt),
+        ParseFormat::Json => parse_many(format, raw).into_iter().next().unwrap_or(Value::Null),
     }
 }
 

@@ -17,7 +17,7 @@ describe('ListenerPanel', () => {
     fakeBackend({
       listener_status: () => [
         listener({
-          counters: { received: 1200, parsed: 1190, rejected: 7, oversize: 3, dropped: 0, context: 0, handshake_failed: 0, kernel_dropped: 0, connections: 2, refused: 4 },
+          counters: { received: 1200, parsed: 1190, rejected: 7, oversize: 3, dropped: 0, context: 0, handshake_failed: 0, kernel_dropped: 0, unauthorized: 0, bad_requests: 0, connections: 2, refused: 4 },
         }),
         listener({ url: 'tcp://127.0.0.1:6514', boundAddr: null, state: 'failed', error: 'address already in use' }),
       ],

@@ -58,7 +58,7 @@ export function listener(over: Partial<ListenerView> = {}): ListenerView {
     boundAddr: '127.0.0.1:5514',
     state: 'listening',
     error: null,
-    counters: { received: 0, parsed: 0, rejected: 0, oversize: 0, dropped: 0, context: 0, handshake_failed: 0, kernel_dropped: 0, connections: 0, refused: 0 },
+    counters: { received: 0, parsed: 0, rejected: 0, oversize: 0, dropped: 0, context: 0, handshake_failed: 0, kernel_dropped: 0, unauthorized: 0, bad_requests: 0, connections: 0, refused: 0 },
     sources: [],
     rejectedByReason: [],
     ...over,

@@ -12,4 +12,13 @@ handshake_failed: number,
 /**
  * Datagrams the system dropped before the listener could read them (UDP only).
  */
-kernel_dropped: number, connections: number, refused: number, };
+kernel_dropped: number, 
+/**
+ * HTTP requests refused for a missing, unknown or disabled token.
+ */
+unauthorized: number, 
+/**
+ * HTTP requests refused before their body was read (wrong path, method,
+ * content type, or too slow).
+ */
+bad_requests: number, connections: number, refused: number, };
