@@ -314,3 +314,25 @@ fn a_reader_that_stops_early_is_not_an_error() -> anyhow::Result<()> {
     assert!(stderr.is_empty(), "printed on stderr: {stderr}");
     Ok(())
 }
+
+/// `wardwatch bench | head -1`: the same for the benchmark's figures.
+#[test]
+fn bench_read_in_part_is_not_an_error() -> anyhow::Result<()> {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(crate::support::bin())
+        .args(["bench", "--seconds", "0.1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut stdout = BufReader::new(child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?);
+    let mut first = String::new();
+    stdout.read_line(&mut first)?;
+    assert!(first.starts_with("one core"), "{first}");
+    drop(stdout);
+    let out = child.wait_with_output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exited {}: {stderr}", out.status);
+    assert!(stderr.is_empty(), "printed on stderr: {stderr}");
+    Ok(())
+}

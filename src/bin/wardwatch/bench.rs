@@ -2,6 +2,7 @@
 //! machine, now. It prints figures and never fails on them.
 
 use std::hint::black_box;
+use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -10,7 +11,13 @@ use wardwatch::normalize::{decode_auto, Receipt};
 
 use crate::samples::{CEF, EVE, HL7, JSON, LEEF, RFC3164, RFC5424};
 
-fn measure(name: &str, input: &[u8], budget: Duration, mut f: impl FnMut(&[u8]) -> bool) {
+fn measure(
+    out: &mut impl Write,
+    name: &str,
+    input: &[u8],
+    budget: Duration,
+    mut f: impl FnMut(&[u8]) -> bool,
+) -> io::Result<()> {
     // Warm up, then run in batches until the budget is spent.
     for _ in 0..1000 {
         black_box(f(black_box(input)));
@@ -26,32 +33,38 @@ fn measure(name: &str, input: &[u8], budget: Duration, mut f: impl FnMut(&[u8]) 
     }
     let secs = start.elapsed().as_secs_f64();
     let per_sec = n as f64 / secs;
-    println!(
+    writeln!(
+        out,
         "{name:<22} {:>4} B  {:>12.0} msg/s  {:>8.1} MB/s  {:>8.0} ns/msg{}",
         input.len(),
         per_sec,
         per_sec * input.len() as f64 / 1e6,
         1e9 / per_sec,
         if ok { "" } else { "  (input did not parse!)" }
-    );
+    )?;
+    // Each figure shows as soon as it is measured.
+    out.flush()
 }
 
 /// Runs every codec for `seconds` each on one core and prints the figures.
-pub fn run(seconds: f64) {
+pub fn run(seconds: f64) -> io::Result<()> {
+    let out = &mut io::stdout().lock();
     let budget = Duration::from_secs_f64(seconds.max(0.1));
     let now = Utc::now();
     let receipt = Receipt { received_at: now, source_addr: None, listener: None };
-    println!("one core, typical messages, {seconds} s each");
-    measure("rfc5424 parse", RFC5424, budget, |b| rfc5424::parse(b).is_ok());
-    measure("rfc3164 parse", RFC3164, budget, |b| rfc3164::parse(b, now).is_ok());
-    measure("cef parse", CEF, budget, |b| std::str::from_utf8(b).is_ok_and(|t| cef::parse(t).is_ok()));
-    measure("leef parse", LEEF, budget, |b| std::str::from_utf8(b).is_ok_and(|t| leef::parse(t).is_ok()));
-    measure("eve parse", EVE, budget, |b| eve::parse(b).is_ok());
-    measure("hl7 parse", HL7, budget, |b| hl7::parse(b).is_ok());
-    measure("json parse", JSON, budget, |b| json::parse(b).is_ok());
-    measure("json -> alert", JSON, budget, |b| wardwatch::normalize::json::decode(b, &receipt).is_ok());
-    measure("auto -> alert (5424)", RFC5424, budget, |b| decode_auto(b, &receipt).is_ok());
-    measure("auto -> alert (cef)", CEF, budget, |b| decode_auto(b, &receipt).is_ok());
+    writeln!(out, "one core, typical messages, {seconds} s each")?;
+    measure(out, "rfc5424 parse", RFC5424, budget, |b| rfc5424::parse(b).is_ok())?;
+    measure(out, "rfc3164 parse", RFC3164, budget, |b| rfc3164::parse(b, now).is_ok())?;
+    measure(out, "cef parse", CEF, budget, |b| std::str::from_utf8(b).is_ok_and(|t| cef::parse(t).is_ok()))?;
+    measure(out, "leef parse", LEEF, budget, |b| {
+        std::str::from_utf8(b).is_ok_and(|t| leef::parse(t).is_ok())
+    })?;
+    measure(out, "eve parse", EVE, budget, |b| eve::parse(b).is_ok())?;
+    measure(out, "hl7 parse", HL7, budget, |b| hl7::parse(b).is_ok())?;
+    measure(out, "json parse", JSON, budget, |b| json::parse(b).is_ok())?;
+    measure(out, "json -> alert", JSON, budget, |b| wardwatch::normalize::json::decode(b, &receipt).is_ok())?;
+    measure(out, "auto -> alert (5424)", RFC5424, budget, |b| decode_auto(b, &receipt).is_ok())?;
+    measure(out, "auto -> alert (cef)", CEF, budget, |b| decode_auto(b, &receipt).is_ok())
 }
 
 #[cfg(test)]

@@ -164,10 +164,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Devices { data_dir, ip, json, limit } => devices::run(&data_dir, ip, json, limit),
         Command::Parse { format, jsonl } => parse(format, jsonl),
         Command::Token { command: TokenCommand::New { name } } => token_new(&name),
-        Command::Bench { seconds } => {
-            bench::run(seconds);
-            Ok(())
-        }
+        Command::Bench { seconds } => Ok(bench::run(seconds)?),
     }
 }
 
@@ -249,10 +246,11 @@ fn serve(data_dir: Option<PathBuf>, listen: Vec<ListenUrl>, config: Option<PathB
             t.handshake_failed += l.counters.handshake_failed;
         }
         // Device context (EVE flows, DNS, ...) is parsed but makes no alert.
-        println!(
+        writeln!(
+            io::stdout(),
             "stopped: {} alerts, {} rejected, {} oversize, {} dropped, {} connections refused, {} TLS handshakes failed, {} context records this run",
             t.parsed - t.context, t.rejected, t.oversize, t.dropped, t.refused, t.handshake_failed, t.context
-        );
+        )?;
         Ok(())
     })
 }
