@@ -38,6 +38,14 @@ pub struct AlertView {
     pub parse_mode: ParseMode,
     /// How a leniently read message departed from its format, one sentence each.
     pub deviations: Vec<String>,
+    pub src_mac: Option<String>,
+    pub dst_mac: Option<String>,
+    pub dst_hostname: Option<String>,
+    /// What the sender did about it (blocked, allowed, ...).
+    pub action: Option<String>,
+    pub category: Option<String>,
+    /// Vendor fields by name (CEF custom fields under their labels, JSON extensions).
+    pub fields: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
@@ -219,6 +227,12 @@ impl From<&Alert> for AlertView {
                 model::ParseMode::Lenient(_) => ParseMode::Lenient,
             },
             deviations: a.parse_mode.deviations().to_vec(),
+            src_mac: a.details.src_mac.clone(),
+            dst_mac: a.details.dst_mac.clone(),
+            dst_hostname: a.details.dst_hostname.clone(),
+            action: a.details.action.clone(),
+            category: a.details.category.clone(),
+            fields: a.details.fields.clone(),
         }
     }
 }

@@ -1,3 +1,4 @@
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
@@ -133,6 +134,31 @@ impl ParseMode {
     }
 }
 
+/// What some senders say about an alert beyond the common fields: CEF's
+/// `smac`, `dmac`, `dhost`, `act`, `cat` and vendors' custom fields, LEEF's
+/// and EVE's equivalents, the extensions of posted JSON. Empty by default.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AlertDetails {
+    pub src_mac: Option<String>,
+    pub dst_mac: Option<String>,
+    /// The destination's host name (the source's is `hostname`).
+    pub dst_hostname: Option<String>,
+    /// What the sender did about it (`act`: blocked, allowed, ...).
+    pub action: Option<String>,
+    /// The sender's category (`cat`, EVE's category).
+    pub category: Option<String>,
+    /// Vendor fields kept by name: CEF custom strings and numbers under their
+    /// labels (`cs1Label=deviceType cs1=Patient monitor` as `deviceType`),
+    /// JSON `extensions` and device identifiers.
+    pub fields: BTreeMap<String, String>,
+}
+
+impl AlertDetails {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 /// One security alert, normalized from whatever format it came in.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Alert {
@@ -166,6 +192,8 @@ pub struct Alert {
     pub src_port: Option<u16>,
     pub dst_port: Option<u16>,
     pub proto: Option<String>,
+    #[serde(flatten)]
+    pub details: AlertDetails,
     #[serde(flatten)]
     pub raw: RawMessage,
 }

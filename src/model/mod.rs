@@ -7,7 +7,7 @@ mod ids;
 mod severity;
 
 pub(crate) use alert::to_hex;
-pub use alert::{Alert, Format, ParseMode, RawMessage};
+pub use alert::{Alert, AlertDetails, Format, ParseMode, RawMessage};
 pub use context::DeviceContext;
 pub use device::{DeviceAlarm, DeviceId, DeviceLocation, DeviceObservation, PatientKeyHash};
 pub use ids::AlertId;

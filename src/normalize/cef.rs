@@ -12,6 +12,10 @@
 //! | message | `msg` / `message`, else the name |
 //! | hostname | `dvchost` / `deviceHostName`, `shost` / `sourceHostName`, else the envelope's host |
 //! | event_time | `rt` / `deviceReceiptTime` (epoch ms or ArcSight's date formats, UTC when no zone), else the envelope's time |
+//! | details.src_mac, dst_mac | `smac` / `sourceMacAddress`, `dmac` / `destinationMacAddress` |
+//! | details.dst_hostname | `dhost` / `destinationHostName` |
+//! | details.action, category | `act` / `deviceAction`, `cat` / `deviceEventCategory` |
+//! | details.fields | `cs1`-`cs6`, `cn1`-`cn3`, `cfp1`-`cfp4`, `flexString1`-`2`, `flexNumber1`-`2` (and long names) under their `...Label`, else their key |
 
 use std::net::IpAddr;
 
@@ -22,7 +26,7 @@ use super::{
 };
 use crate::codec::cef::{self, CefRecord};
 use crate::codec::ParseError;
-use crate::model::{Alert, Format, ParseMode, RawMessage, Severity};
+use crate::model::{Alert, AlertDetails, Format, ParseMode, RawMessage, Severity};
 
 /// The severity an alert gets when its record's severity is not one CEF defines.
 const UNKNOWN_SEVERITY: u8 = 5;
@@ -88,7 +92,45 @@ pub fn from_cef(
         src_port: first_parsed(ext, &["spt", "sourcePort"]),
         dst_port: first_parsed(ext, &["dpt", "destinationPort"]),
         proto: first_of(ext, &["proto", "transportProtocol"]).map(str::to_owned),
+        details: cef_details(c),
         raw: RawMessage(raw.to_vec()),
+    }
+}
+
+/// The CEF custom-field keys that carry a label in `<key>Label`, short and
+/// long spellings: strings 1-6, numbers 1-3, floating points 1-4, flex strings 1-2.
+const CUSTOM_FIELDS: &[(&str, u8)] = &[
+    ("cs", 6),
+    ("deviceCustomString", 6),
+    ("cn", 3),
+    ("deviceCustomNumber", 3),
+    ("cfp", 4),
+    ("deviceCustomFloatingPoint", 4),
+    ("flexString", 2),
+    ("flexNumber", 2),
+];
+
+/// MACs, destination host, action, category, and the vendor's custom
+/// fields under their labels (a custom field without a label keeps its key).
+fn cef_details(c: &CefRecord) -> AlertDetails {
+    let ext = |k: &str| c.extension(k);
+    let own = |keys: &[&str]| first_of(ext, keys).map(str::to_owned);
+    let mut fields = std::collections::BTreeMap::new();
+    for (prefix, count) in CUSTOM_FIELDS {
+        for n in 1..=*count {
+            let key = format!("{prefix}{n}");
+            let Some(value) = ext(&key).map(str::trim).filter(|v| !v.is_empty()) else { continue };
+            let label = ext(&format!("{key}Label")).map(str::trim).filter(|l| !l.is_empty());
+            fields.insert(label.unwrap_or(&key).to_owned(), value.to_owned());
+        }
+    }
+    AlertDetails {
+        src_mac: own(&["smac", "sourceMacAddress"]),
+        dst_mac: own(&["dmac", "destinationMacAddress"]),
+        dst_hostname: own(&["dhost", "destinationHostName"]),
+        action: own(&["act", "deviceAction"]),
+        category: own(&["cat", "deviceEventCategory"]),
+        fields,
     }
 }
 
@@ -131,6 +173,30 @@ mod tests {
         assert_eq!(a.event_time.map(|t| t.to_rfc3339()).as_deref(), Some("2024-05-01T09:50:00+00:00"));
         assert_eq!(a.raw.as_bytes(), raw.as_bytes());
         assert_eq!(a.listener.as_deref(), Some("udp://127.0.0.1:5514"));
+    }
+
+    #[test]
+    fn macs_hosts_action_category_and_vendor_fields_are_kept() {
+        let a = alert(
+            "CEF:0|Medigate|IoMT|2|42|Default credentials|8|smac=00:1b:63:84:45:e6 dmac=3c:22:fb:00:00:01 \
+             shost=pm-4-07 dhost=central-station-4 act=blocked cat=/Authentication/Default \
+             cs1Label=deviceType cs1=Patient monitor cs2=ICU-4 cn1Label=riskScore cn1=87 cs3Label=empty cs3=",
+        );
+        let d = &a.details;
+        assert_eq!(d.src_mac.as_deref(), Some("00:1b:63:84:45:e6"));
+        assert_eq!(d.dst_mac.as_deref(), Some("3c:22:fb:00:00:01"));
+        assert_eq!(a.hostname.as_deref(), Some("pm-4-07"));
+        assert_eq!(d.dst_hostname.as_deref(), Some("central-station-4"));
+        assert_eq!(d.action.as_deref(), Some("blocked"));
+        assert_eq!(d.category.as_deref(), Some("/Authentication/Default"));
+        let fields: Vec<(&str, &str)> = d.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        // A label names its field; without one the key does; an empty value is no field.
+        assert_eq!(fields, [("cs2", "ICU-4"), ("deviceType", "Patient monitor"), ("riskScore", "87")]);
+        let long = alert("CEF:0|V|P|1|C|N|3|sourceMacAddress=aa:bb:cc:dd:ee:ff deviceAction=allowed deviceCustomString1Label=ward deviceCustomString1=NICU");
+        assert_eq!(long.details.src_mac.as_deref(), Some("aa:bb:cc:dd:ee:ff"));
+        assert_eq!(long.details.action.as_deref(), Some("allowed"));
+        assert_eq!(long.details.fields.get("ward").map(String::as_str), Some("NICU"));
+        assert!(alert("CEF:0|V|P|1|C|N|3|src=10.0.0.1").details.is_empty());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::Receipt;
 use crate::codec::eve::{EveAlert, EveRecord};
-use crate::model::{Alert, DeviceContext, Format, ParseMode, RawMessage, Severity};
+use crate::model::{Alert, AlertDetails, DeviceContext, Format, ParseMode, RawMessage, Severity};
 
 const VENDOR: &str = "OISF";
 const PRODUCT: &str = "Suricata";
@@ -52,6 +52,11 @@ pub fn from_eve(e: &EveRecord, raw: &[u8], receipt: &Receipt) -> Option<Alert> {
         src_port: e.src_port,
         dst_port: e.dest_port,
         proto: e.proto.clone(),
+        details: AlertDetails {
+            action: e.alert.as_ref().and_then(|a| a.action.clone()),
+            category: e.alert.as_ref().and_then(|a| a.category.clone()).filter(|c| !c.trim().is_empty()),
+            ..AlertDetails::default()
+        },
         raw: RawMessage(raw.to_vec()),
     })
 }

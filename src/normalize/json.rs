@@ -11,14 +11,14 @@
 //! | `vendor`, `product` | the same names                                       |
 //! | `message`           | `message`; when absent `"{category}: {name}"`, or `name` |
 //!
-//! `device.ip`, `device.mac`, `device.eui64`, `device.serial`, `category`,
-//! `extensions` and `clinical_use` have no place on the common model yet:
-//! each alert keeps its own object's bytes verbatim as `raw`, so they can be
-//! read back with [`crate::codec::json::parse`] when the model grows them.
+//! `category` is `details.category`; `extensions`, the device's `ip`, `mac`,
+//! `eui64` and `serial` (as `device.ip` ...) and `clinical_use` are kept in
+//! `details.fields`; each alert also keeps its own object's bytes verbatim
+//! as `raw`.
 
 use super::{truncate_chars, Receipt, NAME_MAX_CHARS};
 use crate::codec::json::{self, JsonAlert, JsonError};
-use crate::model::{Alert, Format, ParseMode, RawMessage, Severity};
+use crate::model::{Alert, AlertDetails, Format, ParseMode, RawMessage, Severity};
 
 /// One posted alert as an alert; `raw` is that alert's own object.
 pub fn from_json(r: &JsonAlert, raw: &[u8], receipt: &Receipt) -> Alert {
@@ -50,8 +50,33 @@ pub fn from_json(r: &JsonAlert, raw: &[u8], receipt: &Receipt) -> Alert {
         src_port: r.src_port,
         dst_port: r.dst_port,
         proto: r.proto.clone(),
+        details: json_details(r),
         raw: RawMessage(raw.to_vec()),
     }
+}
+
+/// The category, the extensions, and the device's identifiers and clinical
+/// use (as `device.ip`, `device.mac`, `device.eui64`, `device.serial`,
+/// `clinical_use`: the model has no fields of its own for them yet).
+fn json_details(r: &JsonAlert) -> AlertDetails {
+    let mut fields = r.extensions.clone();
+    if let Some(d) = &r.device {
+        let ids = [
+            ("device.ip", d.ip.map(|ip| ip.to_string())),
+            ("device.mac", d.mac.clone()),
+            ("device.eui64", d.eui64.clone()),
+            ("device.serial", d.serial.clone()),
+        ];
+        for (key, value) in ids {
+            if let Some(v) = value {
+                fields.insert(key.to_owned(), v);
+            }
+        }
+    }
+    if let Some(c) = r.clinical_use {
+        fields.insert("clinical_use".to_owned(), c.as_str().to_owned());
+    }
+    AlertDetails { category: r.category.clone(), fields, ..AlertDetails::default() }
 }
 
 /// Decodes a document of one or many alerts; each keeps its own bytes.
@@ -84,7 +109,8 @@ mod tests {
         let raw = br#"{"event_class":"PUMP-FW-1","name":"Unsigned firmware upload","severity":9,
             "observed_at":"2024-05-01T10:00:00+02:00","device":{"hostname":"pump-icu-3","mac":"00:1b:63:84:45:e6"},
             "src_ip":"10.20.0.5","dst_ip":"10.30.1.17","src_port":50432,"dst_port":443,"proto":"TCP",
-            "vendor":"Acme","product":"MedGate","category":"firmware"}"#;
+            "vendor":"Acme","product":"MedGate","category":"firmware",
+            "extensions":{"ward":"ICU-3"},"clinical_use":"in_use"}"#;
         let got = decode(raw, &receipt())?;
         assert_eq!(got.len(), 1);
         let a = &got[0].1;
@@ -100,6 +126,13 @@ mod tests {
         assert_eq!((a.vendor.as_deref(), a.product.as_deref()), (Some("Acme"), Some("MedGate")));
         assert_eq!(a.raw.as_bytes(), raw);
         assert_eq!(a.listener.as_deref(), Some("http://127.0.0.1:8080"));
+        assert_eq!(a.details.category.as_deref(), Some("firmware"));
+        let fields: Vec<(&str, &str)> =
+            a.details.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(
+            fields,
+            [("clinical_use", "in_use"), ("device.mac", "00:1b:63:84:45:e6"), ("ward", "ICU-3")]
+        );
         Ok(())
     }
 

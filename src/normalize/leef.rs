@@ -20,7 +20,7 @@ use super::{
 };
 use crate::codec::leef::{self, LeefRecord};
 use crate::codec::ParseError;
-use crate::model::{Alert, Format, ParseMode, RawMessage, Severity};
+use crate::model::{Alert, AlertDetails, Format, ParseMode, RawMessage, Severity};
 
 /// The severity an alert gets when its record gives none it can read.
 const UNKNOWN_SEVERITY: i64 = 5;
@@ -75,6 +75,12 @@ pub fn from_leef(
         src_port: first_parsed(attr, &["srcPort"]),
         dst_port: first_parsed(attr, &["dstPort"]),
         proto: first_of(attr, &["proto"]).map(str::to_owned),
+        details: AlertDetails {
+            src_mac: first_of(attr, &["srcMAC"]).map(str::to_owned),
+            dst_mac: first_of(attr, &["dstMAC"]).map(str::to_owned),
+            category: first_of(attr, &["cat"]).map(str::to_owned),
+            ..AlertDetails::default()
+        },
         raw: RawMessage(raw.to_vec()),
     }
 }

@@ -281,6 +281,7 @@ fn syslog_alert(f: SyslogFields<'_>, raw: &[u8], receipt: &Receipt) -> Alert {
         src_port: None,
         dst_port: None,
         proto: None,
+        details: Default::default(),
         raw: RawMessage(raw.to_vec()),
     }
 }

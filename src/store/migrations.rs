@@ -92,6 +92,9 @@ pub const MIGRATIONS: &[&str] = &[
         alarm_phase TEXT
     );
     CREATE INDEX device_observations_device ON device_observations (device_id, id);",
+    // 5: what senders say beyond the common fields (MACs, destination host,
+    // action, category, vendor fields), as a JSON object; NULL when nothing.
+    "ALTER TABLE alerts ADD COLUMN details TEXT;",
 ];
 
 pub(super) fn version(conn: &Connection) -> rusqlite::Result<i64> {
@@ -132,8 +135,13 @@ mod tests {
 
     /// The fingerprints of shipped migrations. Append one when you add a
     /// migration; never change one: databases in the field already ran it.
-    const SHIPPED: &[u64] =
-        &[0xff5abcdbb3d9049a, 0xac1ea8f7051643d7, 0x6b81_1c43_64da_4df9, 0xfcb7f03b6e06427d];
+    const SHIPPED: &[u64] = &[
+        0xff5abcdbb3d9049a,
+        0xac1ea8f7051643d7,
+        0x6b81_1c43_64da_4df9,
+        0xfcb7f03b6e06427d,
+        0x611237965b7c5077,
+    ];
 
     #[test]
     fn shipped_migrations_are_never_edited() {

@@ -18,8 +18,8 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 
 use crate::ingest::{Ingested, Rejected};
 use crate::model::{
-    Alert, AlertId, DeviceAlarm, DeviceId, DeviceLocation, DeviceObservation, Format, ParseMode,
-    PatientKeyHash, RawMessage, Severity,
+    Alert, AlertDetails, AlertId, DeviceAlarm, DeviceId, DeviceLocation, DeviceObservation, Format,
+    ParseMode, PatientKeyHash, RawMessage, Severity,
 };
 
 pub use context::{DeviceSeen, DeviceSummary, EventTypeSeen, PeerSeen};
@@ -125,8 +125,8 @@ impl Store {
                 .prepare_cached(
                     "INSERT INTO alerts (received_at_us, event_time, source_addr, listener, format, severity,
                         vendor, product, event_class, name, message, hostname, src_ip, dst_ip, src_port,
-                        dst_port, proto, raw, deviations)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                        dst_port, proto, raw, deviations, details)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
                 )
                 .map_err(wrap)?;
             let mut device_stmt = tx
@@ -175,6 +175,9 @@ impl Store {
                                     ParseMode::Strict => None,
                                     ParseMode::Lenient(d) => serde_json::to_string(d).ok(),
                                 },
+                                (!a.details.is_empty())
+                                    .then(|| serde_json::to_string(&a.details).ok())
+                                    .flatten(),
                             ])
                             .map_err(wrap)?;
                         a.id = Some(AlertId(tx.last_insert_rowid()));
@@ -241,7 +244,7 @@ impl Store {
             .prepare_cached(
                 "SELECT id, received_at_us, event_time, source_addr, listener, format, severity, vendor,
                     product, event_class, name, message, hostname, src_ip, dst_ip, src_port, dst_port,
-                    proto, raw, deviations
+                    proto, raw, deviations, details
                  FROM alerts ORDER BY id DESC LIMIT ?1",
             )
             .map_err(|e| self.wrap(e))?;
@@ -321,7 +324,7 @@ impl Store {
             .query_row(
                 "SELECT id, received_at_us, event_time, source_addr, listener, format, severity, vendor,
                     product, event_class, name, message, hostname, src_ip, dst_ip, src_port, dst_port,
-                    proto, raw, deviations
+                    proto, raw, deviations, details
                  FROM alerts WHERE id = ?1",
                 [id.0],
                 |row| Ok(alert_from_row(row)),
@@ -353,6 +356,11 @@ fn alert_from_row(row: &Row<'_>) -> Result<Alert, StoreError> {
     let source_addr: Option<String> = row.get(3).map_err(get_err)?;
     let source_addr =
         source_addr.map(|s| s.parse::<SocketAddr>().map_err(|_| bad("bad source address"))).transpose()?;
+    let details: Option<String> = row.get(20).map_err(get_err)?;
+    let details = match details {
+        None => AlertDetails::default(),
+        Some(d) => serde_json::from_str(&d).map_err(|_| bad("bad details"))?,
+    };
     let deviations: Option<String> = row.get(19).map_err(get_err)?;
     let parse_mode = match deviations {
         None => ParseMode::Strict,
@@ -380,6 +388,7 @@ fn alert_from_row(row: &Row<'_>) -> Result<Alert, StoreError> {
         proto: row.get(17).map_err(get_err)?,
         raw: RawMessage(row.get(18).map_err(get_err)?),
         parse_mode,
+        details,
     })
 }
 

@@ -22,6 +22,8 @@ fn alerts_come_back_exactly_as_stored_newest_first() -> Result<(), StoreError> {
     let mut store = Store::open(dir.path())?;
     let mut lenient = alert("second");
     lenient.parse_mode = ParseMode::Lenient(vec!["2 spaces after the version".into()]);
+    lenient.details.action = Some("blocked".into());
+    lenient.details.fields.insert("deviceType".into(), "Patient monitor".into());
     let mut batch = vec![Ingested::Alert(alert("first")), Ingested::Alert(lenient)];
     store.append(&mut batch)?;
     let stored: Vec<Alert> = batch

@@ -58,6 +58,16 @@ describe('AlertList', () => {
     expect(strict!.querySelector('[data-testid=alert-lenient]')).toBeNull();
   });
 
+  test("shows the sender's category and action when it gave them", async () => {
+    await renderWith([alert(2, { category: '/Authentication/Default', action: 'blocked' }), alert(1)]);
+    await waitFor(() => expect(rowIds()).toEqual([2, 1]));
+    const [withBoth, without] = screen.getAllByTestId('alert-row');
+    expect(text(withBoth!.querySelector('[data-testid=alert-category]')!)).toBe(
+      "Category: /Authentication/Default · Sender's action: blocked",
+    );
+    expect(without!.querySelector('[data-testid=alert-category]')).toBeNull();
+  });
+
   test('shows the local time, with the full timestamp in the title', async () => {
     const receivedAt = new Date(2026, 10, 28, 14, 3, 9).toISOString();
     await renderWith([alert(1, { receivedAt })]);

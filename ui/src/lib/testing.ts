@@ -32,6 +32,12 @@ export function alert(id: number, over: Partial<AlertView> = {}): AlertView {
     proto: null,
     parseMode: 'strict',
     deviations: [],
+    srcMac: null,
+    dstMac: null,
+    dstHostname: null,
+    action: null,
+    category: null,
+    fields: {},
     ...over,
   };
 }

@@ -22,4 +22,12 @@ parseMode: ParseMode,
 /**
  * How a leniently read message departed from its format, one sentence each.
  */
-deviations: Array<string>, };
+deviations: Array<string>, srcMac: string | null, dstMac: string | null, dstHostname: string | null, 
+/**
+ * What the sender did about it (blocked, allowed, ...).
+ */
+action: string | null, category: string | null, 
+/**
+ * Vendor fields by name (CEF custom fields under their labels, JSON extensions).
+ */
+fields: { [key in string]?: string }, };
