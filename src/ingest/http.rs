@@ -32,8 +32,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use serde_json::json;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -43,7 +42,7 @@ pub use tokens::{
 
 use super::tcp::Upgrade;
 use super::tls::Handshake;
-use super::{not_a_socket, IngestConfig, Ingested, Listener, ListenerState, Outcome, Rejected, Transport};
+use super::{IngestConfig, Ingested, Listener, Outcome, Rejected, Transport};
 use crate::codec::ParseError;
 use crate::model::{Format, RawMessage};
 use crate::normalize::{self, Receipt};
@@ -71,53 +70,28 @@ pub(super) async fn bind(
         Transport::Https => Some(Arc::new(Handshake::new(&config, &[b"http/1.1"])?)),
         _ => None,
     };
-    let socket = TcpListener::bind(listener.url().addr().ok_or_else(not_a_socket)?).await?;
-    let bound = socket.local_addr()?;
     let state = State::new(listener.clone(), &config, tx);
     if state.tokens.is_empty() {
         tracing::warn!(listener = %listener.url(), "No [[http.tokens]] configured: every request will be refused with 401.");
     }
     let conn_tasks = tasks.clone();
-    let slots = Arc::new(Semaphore::new(config.max_connections));
-    tasks.spawn(async move {
-        loop {
-            let accepted = tokio::select! {
-                r = socket.accept() => r,
-                () = shutdown.cancelled() => break,
-            };
-            match accepted {
-                Ok((stream, peer)) => {
-                    let Ok(slot) = slots.clone().try_acquire_owned() else {
-                        drop(stream);
-                        let n = listener.counters().refused();
-                        if n == 1 || n.is_power_of_two() {
-                            tracing::warn!(listener = %listener.url(), peer = %peer, refused = n, max = config.max_connections, "Connection limit reached: connection refused.");
-                        }
-                        continue;
-                    };
-                    let (state, idle, shutdown) = (state.clone(), config.idle_timeout, shutdown.clone());
-                    match &handshake {
-                        None => conn_tasks.spawn(serve_connection(slot, state, stream, peer, idle, shutdown)),
-                        Some(tls) => {
-                            let (tls, listener) = (tls.clone(), listener.clone());
-                            // The handshake holds the connection's slot, as for tls://.
-                            conn_tasks.spawn(async move {
-                                if let Some(stream) = tls.upgrade(&listener, stream, peer).await {
-                                    serve_connection(slot, state, stream, peer, idle, shutdown).await;
-                                }
-                            })
-                        }
-                    };
-                }
-                Err(e) => {
-                    tracing::warn!(listener = %listener.url(), error = %e, "Accept failed.");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
+    let (l, idle, stop) = (listener.clone(), config.idle_timeout, shutdown.clone());
+    super::tcp::accept_loop(listener, config.max_connections, shutdown, tasks, move |stream, peer, slot| {
+        let (state, shutdown) = (state.clone(), stop.clone());
+        match &handshake {
+            None => conn_tasks.spawn(serve_connection(slot, state, stream, peer, idle, shutdown)),
+            Some(tls) => {
+                let (tls, listener) = (tls.clone(), l.clone());
+                // The handshake holds the connection's slot, as for tls://.
+                conn_tasks.spawn(async move {
+                    if let Some(stream) = tls.upgrade(&listener, stream, peer).await {
+                        serve_connection(slot, state, stream, peer, idle, shutdown).await;
+                    }
+                })
             }
-        }
-        listener.set(ListenerState::Stopped, None, None);
-    });
-    Ok(bound)
+        };
+    })
+    .await
 }
 
 /// What every request of a listener needs.

@@ -20,13 +20,13 @@ use chrono::Utc;
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{not_a_socket, IngestConfig, Ingested, Listener, ListenerState, Outcome, Rejected};
+use super::{IngestConfig, Ingested, Listener, Outcome, Rejected};
 use crate::codec::hl7::{self, ack, ack::AckCode, ack::AckContext, ack::AckError};
 use crate::codec::mllp::{MllpDecoder, MllpFrame};
 use crate::model::{Format, RawMessage};
@@ -55,44 +55,13 @@ pub(super) async fn bind(
         .map_err(std::io::Error::other)?
         .map_err(std::io::Error::other)?;
     let key = Arc::new(key);
-    let socket = TcpListener::bind(listener.url().addr().ok_or_else(not_a_socket)?).await?;
-    let bound = socket.local_addr()?;
     let conn_tasks = tasks.clone();
-    let slots = Arc::new(Semaphore::new(config.max_connections));
-    tasks.spawn(async move {
-        loop {
-            let accepted = tokio::select! {
-                r = socket.accept() => r,
-                () = shutdown.cancelled() => break,
-            };
-            match accepted {
-                Ok((stream, peer)) => {
-                    let Ok(slot) = slots.clone().try_acquire_owned() else {
-                        drop(stream);
-                        let n = listener.counters().refused();
-                        if n == 1 || n.is_power_of_two() {
-                            tracing::warn!(listener = %listener.url(), peer = %peer, refused = n, max = config.max_connections, "Connection limit reached: connection refused.");
-                        }
-                        continue;
-                    };
-                    let conn = Conn {
-                        listener: listener.clone(),
-                        config: config.clone(),
-                        tx: tx.clone(),
-                        key: key.clone(),
-                        peer,
-                    };
-                    conn_tasks.spawn(conn.run(slot, shutdown.clone(), stream));
-                }
-                Err(e) => {
-                    tracing::warn!(listener = %listener.url(), error = %e, "Accept failed.");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            }
-        }
-        listener.set(ListenerState::Stopped, None, None);
-    });
-    Ok(bound)
+    let (l, c, stop) = (listener.clone(), config.clone(), shutdown.clone());
+    super::tcp::accept_loop(listener, config.max_connections, shutdown, tasks, move |stream, peer, slot| {
+        let conn = Conn { listener: l.clone(), config: c.clone(), tx: tx.clone(), key: key.clone(), peer };
+        conn_tasks.spawn(conn.run(slot, stop.clone(), stream));
+    })
+    .await
 }
 
 struct Conn {

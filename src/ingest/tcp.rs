@@ -72,11 +72,45 @@ pub(super) async fn bind_with<U: Upgrade>(
     tasks: &TaskTracker,
     upgrade: U,
 ) -> std::io::Result<SocketAddr> {
+    let conn_tasks = tasks.clone();
+    let upgrade = Arc::new(upgrade);
+    let (l, c, stop) = (listener.clone(), config.clone(), shutdown.clone());
+    accept_loop(listener, config.max_connections, shutdown, tasks, move |stream, peer, slot| {
+        let (listener, config, tx, shutdown, upgrade) =
+            (l.clone(), c.clone(), tx.clone(), stop.clone(), upgrade.clone());
+        conn_tasks.spawn(async move {
+            let stream = tokio::select! {
+                // A plain stream is ready at once: it then gets the drain grace like any other.
+                biased;
+                s = upgrade.upgrade(&listener, stream, peer) => s,
+                () = shutdown.cancelled() => None,
+            };
+            if let Some(stream) = stream {
+                connection(slot, listener, config, tx, shutdown, stream, peer).await;
+            }
+        });
+    })
+    .await
+}
+
+/// The accept loop every TCP-based listener shares (syslog over TCP and TLS,
+/// MLLP, HTTP): binds the listener's address, hands each accepted connection
+/// to `serve` with the connection slot it holds, and refuses (closes and
+/// counts) connections past `max_connections`, until `shutdown`; then marks
+/// the listener stopped.
+pub(super) async fn accept_loop<F>(
+    listener: Arc<Listener>,
+    max_connections: usize,
+    shutdown: CancellationToken,
+    tasks: &TaskTracker,
+    mut serve: F,
+) -> std::io::Result<SocketAddr>
+where
+    F: FnMut(TcpStream, SocketAddr, OwnedSemaphorePermit) + Send + 'static,
+{
     let socket = TcpListener::bind(listener.url().addr().ok_or_else(not_a_socket)?).await?;
     let bound = socket.local_addr()?;
-    let conn_tasks = tasks.clone();
-    let slots = Arc::new(Semaphore::new(config.max_connections));
-    let upgrade = Arc::new(upgrade);
+    let slots = Arc::new(Semaphore::new(max_connections));
     tasks.spawn(async move {
         loop {
             let accepted = tokio::select! {
@@ -90,23 +124,11 @@ pub(super) async fn bind_with<U: Upgrade>(
                         drop(stream);
                         let n = listener.counters().refused();
                         if n == 1 || n.is_power_of_two() {
-                            tracing::warn!(listener = %listener.url(), peer = %peer, refused = n, max = config.max_connections, "Connection limit reached: connection refused.");
+                            tracing::warn!(listener = %listener.url(), peer = %peer, refused = n, max = max_connections, "Connection limit reached: connection refused.");
                         }
                         continue;
                     };
-                    let (listener, config, tx, shutdown, upgrade) =
-                        (listener.clone(), config.clone(), tx.clone(), shutdown.clone(), upgrade.clone());
-                    conn_tasks.spawn(async move {
-                        let stream = tokio::select! {
-                            // A plain stream is ready at once: it then gets the drain grace like any other.
-                            biased;
-                            s = upgrade.upgrade(&listener, stream, peer) => s,
-                            () = shutdown.cancelled() => None,
-                        };
-                        if let Some(stream) = stream {
-                            connection(slot, listener, config, tx, shutdown, stream, peer).await;
-                        }
-                    });
+                    serve(stream, peer, slot);
                 }
                 Err(e) => {
                     // Usually out of file descriptors: wait a little rather than spin.
