@@ -414,38 +414,41 @@ pub(super) fn skip_ws(input: &[u8], mut pos: usize) -> usize {
 /// starts in `input`, which serde_json has already accepted: the last of
 /// repeated keys, as serde_json keeps. `None` when there is no such value.
 fn locate(input: &[u8], path: &[&str]) -> Option<usize> {
-    let mut pos = skip_ws(input, 0);
-    for key in path {
-        if input.get(pos) != Some(&b'{') {
+    path.iter().try_fold(skip_ws(input, 0), |pos, key| locate_key(input, pos, key))
+}
+
+/// Where the value of `key` starts in the object that starts at `pos` (the
+/// last of repeated keys, as serde_json keeps); `None` when `pos` is not an
+/// object or it has no such key.
+pub(super) fn locate_key(input: &[u8], mut pos: usize, key: &str) -> Option<usize> {
+    if input.get(pos) != Some(&b'{') {
+        return None;
+    }
+    pos += 1;
+    let mut found = None;
+    loop {
+        pos = skip_ws(input, pos);
+        match input.get(pos)? {
+            b'}' => break,
+            b',' => {
+                pos += 1;
+                continue;
+            }
+            _ => {}
+        }
+        let end = skip_string(input, pos)?;
+        let name: Cow<'_, str> = serde_json::from_slice(input.get(pos..end)?).ok()?;
+        pos = skip_ws(input, end);
+        if input.get(pos) != Some(&b':') {
             return None;
         }
-        pos += 1;
-        let mut found = None;
-        loop {
-            pos = skip_ws(input, pos);
-            match input.get(pos)? {
-                b'}' => break,
-                b',' => {
-                    pos += 1;
-                    continue;
-                }
-                _ => {}
-            }
-            let end = skip_string(input, pos)?;
-            let name: Cow<'_, str> = serde_json::from_slice(input.get(pos..end)?).ok()?;
-            pos = skip_ws(input, end);
-            if input.get(pos) != Some(&b':') {
-                return None;
-            }
-            pos = skip_ws(input, pos + 1);
-            if name == *key {
-                found = Some(pos);
-            }
-            pos = skip_value(input, pos)?;
+        pos = skip_ws(input, pos + 1);
+        if name == key {
+            found = Some(pos);
         }
-        pos = found?;
+        pos = skip_value(input, pos)?;
     }
-    Some(pos)
+    found
 }
 
 /// The end of the string whose opening quote is at `pos`.

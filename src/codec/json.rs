@@ -31,7 +31,7 @@ use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 use serde_json::{Map, Number, Value};
 
-use super::eve::{json_error, skip_string, skip_value, skip_ws};
+use super::eve::{json_error, skip_value, skip_ws};
 use super::{serialize_timestamp, ParseError};
 use crate::model::Format;
 
@@ -379,37 +379,7 @@ impl Doc<'_> {
 fn locate_in(input: &[u8], pos: usize, seg: &Seg) -> Option<usize> {
     let mut pos = pos;
     match seg {
-        Seg::Key(key) => {
-            if input.get(pos) != Some(&b'{') {
-                return None;
-            }
-            pos += 1;
-            let mut found = None;
-            loop {
-                pos = skip_ws(input, pos);
-                match input.get(pos)? {
-                    b'}' => break,
-                    b',' => {
-                        pos += 1;
-                        continue;
-                    }
-                    _ => {}
-                }
-                let end = skip_string(input, pos)?;
-                let name: std::borrow::Cow<'_, str> = serde_json::from_slice(input.get(pos..end)?).ok()?;
-                pos = skip_ws(input, end);
-                if input.get(pos) != Some(&b':') {
-                    return None;
-                }
-                pos = skip_ws(input, pos + 1);
-                if name == key.as_str() {
-                    // The last of repeated keys wins, as in serde_json.
-                    found = Some(pos);
-                }
-                pos = skip_value(input, pos)?;
-            }
-            found
-        }
+        Seg::Key(key) => super::eve::locate_key(input, pos, key),
         Seg::Index(n) => {
             if input.get(pos) != Some(&b'[') {
                 return None;
