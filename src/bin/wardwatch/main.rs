@@ -316,6 +316,9 @@ fn status(data_dir: &std::path::Path, json: bool) -> anyhow::Result<()> {
             c.connections,
             c.refused
         )?;
+        if c.context > 0 {
+            writeln!(out, "    of those parsed, device records (context, not alerts): {}", c.context)?;
+        }
         if c.kernel_dropped > 0 {
             writeln!(out, "    dropped by the kernel before they could be read: {}", c.kernel_dropped)?;
         }
