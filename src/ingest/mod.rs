@@ -220,7 +220,6 @@ impl Listener {
     /// Decodes one frame into what goes to the store, counting the outcome.
     fn decode(&self, raw: &[u8], source_addr: SocketAddr) -> Ingested {
         let source = Some(source_addr.ip());
-        self.count(source, Outcome::Received);
         let receipt = Receipt {
             received_at: Utc::now(),
             source_addr: Some(source_addr),
@@ -228,10 +227,14 @@ impl Listener {
         };
         match normalize::decode_auto(raw, &receipt).map(|(_, alert)| alert) {
             Ok(alert) => {
-                self.count(source, Outcome::Parsed);
+                // The common case: arrival and fate under one lock.
+                self.tables.count_all(source, &[Outcome::Received, Outcome::Parsed]);
+                self.counters.received();
+                self.counters.parsed();
                 Ingested::Alert(alert)
             }
             Err(e) => {
+                self.count(source, Outcome::Received);
                 self.count_rejected(source, &format!("{}: {}", e.format, e.reason));
                 tracing::debug!(listener = %self.url, peer = %source_addr, offset = e.offset, reason = %e.reason, "Message rejected; kept raw.");
                 Ingested::Rejected(Rejected {

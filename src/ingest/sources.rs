@@ -66,6 +66,12 @@ struct Inner {
 
 impl Tables {
     pub(super) fn count(&self, source: Option<IpAddr>, outcome: Outcome) {
+        self.count_all(source, &[outcome]);
+    }
+
+    /// Counts several outcomes for one source under one lock (a message's
+    /// arrival and its fate, on the per-message path).
+    pub(super) fn count_all(&self, source: Option<IpAddr>, outcomes: &[Outcome]) {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         let inner = &mut *inner;
         let full = inner.sources.len() >= MAX_SOURCES;
@@ -74,12 +80,14 @@ impl Tables {
             None if full => &mut inner.overflow,
             None => inner.sources.entry(source).or_default(),
         };
-        match outcome {
-            Outcome::Received => counts.received += 1,
-            Outcome::Parsed => counts.parsed += 1,
-            Outcome::Rejected => counts.rejected += 1,
-            Outcome::Oversize => counts.oversize += 1,
-            Outcome::Dropped => counts.dropped += 1,
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Received => counts.received += 1,
+                Outcome::Parsed => counts.parsed += 1,
+                Outcome::Rejected => counts.rejected += 1,
+                Outcome::Oversize => counts.oversize += 1,
+                Outcome::Dropped => counts.dropped += 1,
+            }
         }
     }
 
