@@ -12,6 +12,9 @@ use tokio_util::task::TaskTracker;
 use crate::config::ConsoleConfig;
 use crate::ingest::{self, IngestConfig, Ingested, Listener, ListenerStatus};
 use crate::model::{Alert, DeviceObservation};
+use crate::audit::{kind, AuditStatus, Entry};
+use crate::keys::{KeyBundle, SecretKey};
+use crate::privacy::PatientIdKey;
 use crate::store::{DeviceSeen, DeviceSummary, Store, StoreError, StoredRejected};
 
 /// How many alerts a slow subscriber may fall behind before it is told it lagged.
@@ -37,6 +40,7 @@ pub struct Console {
     shutdown: CancellationToken,
     tasks: TaskTracker,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    audit: Arc<Mutex<AuditStatus>>,
 }
 
 impl std::fmt::Debug for Console {
@@ -49,9 +53,38 @@ impl Console {
     /// Opens the store and starts every listener. A listener that cannot bind
     /// is reported in [`Console::listeners`]; only a store that cannot open
     /// stops the start.
-    pub async fn start(config: ConsoleConfig) -> Result<Self, ConsoleError> {
-        let writer_store = Store::open(&config.data_dir)?;
-        let reader = Store::open_read_only(&config.data_dir)?;
+    pub async fn start(config: ConsoleConfig, keys: &KeyBundle) -> Result<Self, ConsoleError> {
+        let mut writer_store = Store::open(&config.data_dir, &keys.database)?;
+        writer_store.set_signer(keys.signing_key());
+        let started = Entry::new(
+            chrono::Utc::now(),
+            "console",
+            kind::CONSOLE_STARTED,
+            &serde_json::json!({
+                "version": env!("CARGO_PKG_VERSION"),
+                "listen": config.listen.iter().map(|l| l.to_string()).collect::<Vec<_>>(),
+            }),
+        )
+        .map_err(StoreError::from)?;
+        writer_store.record([started])?;
+        let reader = Store::open_read_only(&config.data_dir, &keys.database)?;
+        let audit = Arc::new(Mutex::new(AuditStatus::verifying(&keys.verifying_key().to_bytes())));
+        {
+            let (audit, dir) = (audit.clone(), config.data_dir.clone());
+            let key = SecretKey::from_bytes(*keys.database.expose());
+            let public_key = keys.verifying_key().to_bytes();
+            std::thread::Builder::new()
+                .name("wardwatch-audit-check".into())
+                .spawn(move || {
+                    let status = AuditStatus::check_at_start(&dir, &key, &public_key);
+                    match &status.damage {
+                        None => tracing::info!(through = status.verified_through, "Audit log verified."),
+                        Some(d) => tracing::error!(seq = d.seq, kind = %d.kind, detail = %d.detail, "Audit log damaged."),
+                    }
+                    *audit.lock().unwrap_or_else(PoisonError::into_inner) = status;
+                })
+                .map_err(ConsoleError::Writer)?;
+        }
         let (bus, _) = broadcast::channel(BUS_CAPACITY);
         let (tx, rx) = mpsc::channel(config.queue_capacity);
         let writer = {
@@ -63,7 +96,11 @@ impl Console {
         };
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
-        let ingest_config = IngestConfig { data_dir: Some(config.data_dir.clone()), ..config.ingest.clone() };
+        let ingest_config = IngestConfig {
+            data_dir: Some(config.data_dir.clone()),
+            patient_key: Some(Arc::new(PatientIdKey::from_bytes(*keys.patient_id.expose()))),
+            ..config.ingest.clone()
+        };
         let mut listeners = Vec::with_capacity(config.listen.len());
         for url in &config.listen {
             listeners.push(
@@ -81,7 +118,13 @@ impl Console {
             shutdown,
             tasks,
             writer: Mutex::new(Some(writer)),
+            audit,
         })
+    }
+
+    /// What the check of the audit log at start found (or that it is running).
+    pub fn audit_status(&self) -> AuditStatus {
+        self.audit.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -170,6 +213,7 @@ fn write_loop(mut store: Store, mut rx: mpsc::Receiver<Ingested>, bus: &broadcas
             }
         }
     }
+    stop(&mut store);
     tracing::info!("Writer stopped: everything received is stored.");
 }
 
@@ -194,5 +238,17 @@ fn append_with_retry(store: &mut Store, batch: &mut Vec<Ingested>, stopping: boo
                 delay = (delay * 2).min(Duration::from_secs(5));
             }
         }
+    }
+}
+
+/// A clean stop: a last record saying so, and a checkpoint signing the head.
+fn stop(store: &mut Store) {
+    let entry = Entry::new(chrono::Utc::now(), "console", kind::CONSOLE_STOPPED, &serde_json::json!({}));
+    let recorded = match entry {
+        Ok(entry) => store.record([entry]).map(|_| ()),
+        Err(e) => Err(e.into()),
+    };
+    if let Err(e) = recorded.and_then(|()| store.checkpoint().map(|_| ())) {
+        tracing::error!(error = %e, "Could not sign the audit log's head at stop; the next start will verify it.");
     }
 }

@@ -7,10 +7,12 @@
 //! owns it all and broadcasts each stored alert to whoever subscribed.
 #![deny(unsafe_code)]
 
+pub mod audit;
 pub mod codec;
 pub mod config;
 pub mod console;
 pub mod ingest;
+pub mod keys;
 pub mod model;
 pub mod normalize;
 pub mod privacy;

@@ -44,17 +44,12 @@ pub(super) async fn bind(
     shutdown: CancellationToken,
     tasks: &TaskTracker,
 ) -> std::io::Result<SocketAddr> {
-    let data_dir = config.data_dir.clone().ok_or_else(|| {
+    let key: Arc<PatientIdKey> = config.patient_key.clone().ok_or_else(|| {
         std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
-            "an mllp listener needs the console's data directory",
+            "an mllp listener needs the console's patient-id key",
         )
     })?;
-    let key = tokio::task::spawn_blocking(move || PatientIdKey::load_or_create(&data_dir))
-        .await
-        .map_err(std::io::Error::other)?
-        .map_err(std::io::Error::other)?;
-    let key = Arc::new(key);
     let conn_tasks = tasks.clone();
     let (l, c, stop) = (listener.clone(), config.clone(), shutdown.clone());
     super::tcp::accept_loop(listener, config.max_connections, shutdown, tasks, move |stream, peer, slot| {

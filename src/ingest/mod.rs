@@ -53,6 +53,9 @@ pub struct IngestConfig {
     pub tls: Option<TlsFiles>,
     /// The HTTP listener's bearer tokens.
     pub http: HttpConfig,
+    /// The console's key for hashing patient identifiers (MLLP listeners);
+    /// set by the console from its key bundle.
+    pub patient_key: Option<std::sync::Arc<crate::privacy::PatientIdKey>>,
 }
 
 impl Default for IngestConfig {
@@ -62,6 +65,7 @@ impl Default for IngestConfig {
             max_connections: 1024,
             idle_timeout: Some(std::time::Duration::from_secs(600)),
             data_dir: None,
+            patient_key: None,
             tls: None,
             http: HttpConfig::default(),
         }

@@ -95,6 +95,37 @@ pub const MIGRATIONS: &[&str] = &[
     // 5: what senders say beyond the common fields (MACs, destination host,
     // action, category, vendor fields), as a JSON object; NULL when nothing.
     "ALTER TABLE alerts ADD COLUMN details TEXT;",
+    // 6: the audit log: a hash chain of records (see `audit`) and signed
+    // checkpoints of its head. Append-only: triggers refuse changes. Each
+    // alert, rejected message and device observation names its record.
+    "CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY CHECK (seq > 0),
+        at_us INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        body BLOB NOT NULL,
+        prev_hash BLOB NOT NULL,
+        hash BLOB NOT NULL
+    );
+    CREATE INDEX audit_log_at ON audit_log (at_us);
+    CREATE TABLE audit_checkpoints (
+        seq INTEGER PRIMARY KEY,
+        head_hash BLOB NOT NULL,
+        at_us INTEGER NOT NULL,
+        public_key BLOB NOT NULL,
+        signature BLOB NOT NULL
+    );
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit records are never changed'); END;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit records are never deleted'); END;
+    CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+        BEGIN SELECT RAISE(ABORT, 'checkpoints are never changed'); END;
+    CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+        BEGIN SELECT RAISE(ABORT, 'checkpoints are never deleted'); END;
+    ALTER TABLE alerts ADD COLUMN audit_seq INTEGER;
+    ALTER TABLE rejected ADD COLUMN audit_seq INTEGER;
+    ALTER TABLE device_observations ADD COLUMN audit_seq INTEGER;",
 ];
 
 pub(super) fn version(conn: &Connection) -> rusqlite::Result<i64> {
@@ -141,6 +172,7 @@ mod tests {
         0x6b81_1c43_64da_4df9,
         0xfcb7f03b6e06427d,
         0x611237965b7c5077,
+        0xbe3825486b67ed46,
     ];
 
     #[test]
@@ -173,6 +205,8 @@ mod tests {
             tables,
             [
                 "alerts",
+                "audit_checkpoints",
+                "audit_log",
                 "device_event_types",
                 "device_observations",
                 "device_peers",

@@ -6,6 +6,8 @@
 //! beside the writer. Alerts and rejected messages are only ever appended;
 //! device context is kept as summaries, upserted (`context.rs`).
 
+mod audit_log;
+mod cipher;
 mod context;
 mod migrations;
 
@@ -14,14 +16,18 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Utc};
+use ed25519_dalek::SigningKey;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 
+use crate::audit::{kind, Anchor, Checkpoint, Entry, Head, ANCHOR_FILE, CHECKPOINT_EVERY};
 use crate::ingest::{Ingested, Rejected};
+use crate::keys::SecretKey;
 use crate::model::{
     Alert, AlertDetails, AlertId, DeviceAlarm, DeviceId, DeviceLocation, DeviceObservation, Format,
     ParseMode, PatientKeyHash, RawMessage, Severity,
 };
 
+pub(crate) use cipher::key_pragma;
 pub use context::{DeviceSeen, DeviceSummary, EventTypeSeen, PeerSeen};
 pub use migrations::MIGRATIONS;
 
@@ -40,6 +46,28 @@ pub enum StoreError {
     TooNew { path: PathBuf, found: i64, known: usize },
     #[error("stored row {id} is unreadable: {reason}")]
     Corrupt { id: i64, reason: String },
+    #[error("audit.key_mismatch: the key does not open {path} (a wrong key, or not a Wardwatch database)")]
+    KeyMismatch { path: PathBuf },
+    #[error("{path} is not encrypted and this build reads only encrypted databases; open it for writing once to encrypt it")]
+    Plaintext { path: PathBuf },
+    #[error("could not encrypt the unencrypted database {path}: {reason}")]
+    Encrypt { path: PathBuf, reason: String },
+    #[error("audit record: {0}")]
+    Audit(#[from] crate::audit::AuditError),
+    #[error("audit anchor {path}: {source}")]
+    Anchor { path: PathBuf, source: std::io::Error },
+}
+
+impl StoreError {
+    /// A stable code for the error, for people and scripts.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::KeyMismatch { .. } => "audit.key_mismatch",
+            Self::Missing(_) => "audit.missing",
+            Self::Sqlite { source, .. } if audit_log::is_disk_full(source) => "store.disk_full",
+            _ => "store.error",
+        }
+    }
 }
 
 /// A rejected message as stored, with its row id.
@@ -54,6 +82,12 @@ pub struct StoredRejected {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    data_dir: PathBuf,
+    /// The chain's last committed record.
+    head: Head,
+    /// The newest signed checkpoint's record.
+    last_checkpoint: u64,
+    signer: Option<SigningKey>,
 }
 
 impl std::fmt::Debug for Store {
@@ -63,37 +97,53 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens (creating when needed) the store in `data_dir` for writing and
-    /// brings its schema up to date.
-    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+    /// Opens (creating when needed) the store in `data_dir` for writing with
+    /// the database key `key`, and brings its schema up to date. A database
+    /// written by a build without encryption is encrypted in place first.
+    pub fn open(data_dir: &Path, key: &SecretKey) -> Result<Self, StoreError> {
         std::fs::create_dir_all(data_dir)
             .map_err(|source| StoreError::DataDir { path: data_dir.to_owned(), source })?;
         let path = data_dir.join(DB_FILE);
-        let conn =
-            Connection::open(&path).map_err(|source| StoreError::Sqlite { path: path.clone(), source })?;
-        let mut store = Self { conn, path };
+        if cipher::is_plaintext(&path) {
+            cipher::encrypt_plaintext(&path, key)?;
+        }
+        let conn = cipher::open(&path, key, OpenFlags::default())?;
+        let mut store = Self::new(conn, path, data_dir);
         store.configure().and_then(|()| migrations::apply(&mut store.conn)).map_err(|e| store.wrap(e))?;
+        store.load_head()?;
         Ok(store)
     }
 
     /// Opens an existing store for reading only.
-    pub fn open_read_only(data_dir: &Path) -> Result<Self, StoreError> {
+    pub fn open_read_only(data_dir: &Path, key: &SecretKey) -> Result<Self, StoreError> {
         let path = data_dir.join(DB_FILE);
         if !path.exists() {
             return Err(StoreError::Missing(data_dir.to_owned()));
         }
-        let conn = Connection::open_with_flags(
-            &path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|source| StoreError::Sqlite { path: path.clone(), source })?;
-        let store = Self { conn, path };
+        let conn =
+            cipher::open(&path, key, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        let mut store = Self::new(conn, path, data_dir);
         store.conn.busy_timeout(Duration::from_secs(5)).map_err(|e| store.wrap(e))?;
+        store.conn.pragma_update(None, "temp_store", "MEMORY").map_err(|e| store.wrap(e))?;
         let version = migrations::version(&store.conn).map_err(|e| store.wrap(e))?;
         if version > MIGRATIONS.len() as i64 {
             return Err(StoreError::TooNew { path: store.path, found: version, known: MIGRATIONS.len() });
         }
+        if version >= audit_log::SCHEMA_VERSION {
+            store.load_head()?;
+        }
         Ok(store)
+    }
+
+    fn new(conn: Connection, path: PathBuf, data_dir: &Path) -> Self {
+        Self {
+            conn,
+            path,
+            data_dir: data_dir.to_owned(),
+            head: Head::EMPTY,
+            last_checkpoint: 0,
+            signer: None,
+        }
     }
 
     fn wrap(&self, source: rusqlite::Error) -> StoreError {
@@ -101,13 +151,38 @@ impl Store {
     }
 
     /// Per-connection settings: they are not stored in the file, so every
-    /// connection sets them.
+    /// connection sets them. Temporary tables and indexes stay in memory:
+    /// nothing of the database is ever written to disk unencrypted.
     fn configure(&self) -> rusqlite::Result<()> {
         self.conn.busy_timeout(Duration::from_secs(5))?;
+        self.conn.pragma_update(None, "temp_store", "MEMORY")?;
         self.conn.pragma_update(None, "journal_mode", "WAL")?;
         self.conn.pragma_update(None, "synchronous", "FULL")?;
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
         Ok(())
+    }
+
+    /// The console's signing key: from now on a checkpoint is signed every
+    /// [`CHECKPOINT_EVERY`] records and by [`Store::checkpoint`].
+    pub fn set_signer(&mut self, key: SigningKey) {
+        self.signer = Some(key);
+    }
+
+    /// The chain's last record.
+    pub fn head(&self) -> Head {
+        self.head
+    }
+
+    /// Opens the database file of `data_dir` with `key` as a plain
+    /// connection, with no settings and no migrations (tests that damage a
+    /// log on purpose, key rotation).
+    pub fn open_raw(data_dir: &Path, key: &SecretKey) -> Result<Connection, StoreError> {
+        cipher::open(&data_dir.join(DB_FILE), key, OpenFlags::default())
+    }
+
+    /// The raw connection, for verification and export (reads only).
+    pub fn connection(&self) -> &Connection {
+        &self.conn
     }
 
     pub fn path(&self) -> &Path {
@@ -115,18 +190,24 @@ impl Store {
     }
 
     /// Appends a batch in one transaction and gives each alert its id.
+    ///
+    /// Each alert, rejected message and device observation is also an audit
+    /// record, in the same transaction: either both are stored or neither.
     #[tracing::instrument(skip_all, fields(n = batch.len()))]
     pub fn append(&mut self, batch: &mut [Ingested]) -> Result<(), StoreError> {
         let path = self.path.clone();
         let wrap = |source| StoreError::Sqlite { path: path.clone(), source };
+        let mut head = self.head;
         let tx = self.conn.transaction().map_err(wrap)?;
         {
+            let mut audit_stmt = tx.prepare_cached(audit_log::INSERT).map_err(wrap)?;
             let mut alert_stmt = tx
                 .prepare_cached(
                     "INSERT INTO alerts (received_at_us, event_time, source_addr, listener, format, severity,
                         vendor, product, event_class, name, message, hostname, src_ip, dst_ip, src_port,
-                        dst_port, proto, raw, deviations, details)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+                        dst_port, proto, raw, deviations, details, audit_seq)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
+                        ?21)",
                 )
                 .map_err(wrap)?;
             let mut device_stmt = tx
@@ -134,15 +215,15 @@ impl Store {
                     "INSERT INTO device_observations (received_at_us, observed_at, device_id, point_of_care,
                         room, bed, facility, patient_associated, patient_key_hash, message_type, control_id,
                         sending_application, sending_facility, source_addr, listener, observation_count,
-                        alarm_code, alarm_priority, alarm_state, alarm_phase)
+                        alarm_code, alarm_priority, alarm_state, alarm_phase, audit_seq)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                        ?19, ?20)",
+                        ?19, ?20, ?21)",
                 )
                 .map_err(wrap)?;
             let mut rejected_stmt = tx
                 .prepare_cached(
-                    "INSERT INTO rejected (received_at_us, source_addr, listener, format, error, raw)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO rejected (received_at_us, source_addr, listener, format, error, raw, audit_seq)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )
                 .map_err(wrap)?;
             let mut seen_stmt = tx.prepare_cached(context::UPSERT_SEEN).map_err(wrap)?;
@@ -178,9 +259,12 @@ impl Store {
                                 (!a.details.is_empty())
                                     .then(|| serde_json::to_string(&a.details).ok())
                                     .flatten(),
+                                head.seq + 1,
                             ])
                             .map_err(wrap)?;
                         a.id = Some(AlertId(tx.last_insert_rowid()));
+                        let entry = Entry::new(a.received_at, actor(a.listener.as_deref()), kind::ALERT_RECEIVED, a)?;
+                        head = audit_log::insert(&mut audit_stmt, &head, entry).map_err(wrap)?;
                     }
                     Ingested::Device(d) => {
                         let loc = d.location.clone().unwrap_or_default();
@@ -207,9 +291,13 @@ impl Store {
                                 alarm.priority,
                                 alarm.state,
                                 alarm.phase,
+                                head.seq + 1,
                             ])
                             .map_err(wrap)?;
                         d.id = Some(tx.last_insert_rowid());
+                        let entry =
+                            Entry::new(d.received_at, actor(d.listener.as_deref()), kind::DEVICE_OBSERVED, d)?;
+                        head = audit_log::insert(&mut audit_stmt, &head, entry).map_err(wrap)?;
                     }
                     Ingested::Rejected(r) => {
                         rejected_stmt
@@ -220,8 +308,11 @@ impl Store {
                                 r.format.map(Format::as_str),
                                 r.error,
                                 r.raw.as_bytes(),
+                                head.seq + 1,
                             ])
                             .map_err(wrap)?;
+                        let entry = Entry::new(r.received_at, actor(r.listener.as_deref()), kind::ALERT_REJECTED, r)?;
+                        head = audit_log::insert(&mut audit_stmt, &head, entry).map_err(wrap)?;
                     }
                     Ingested::Context(c) => {
                         let (ip, at) = (c.device.to_string(), c.seen_at.timestamp_micros());
@@ -234,7 +325,60 @@ impl Store {
                 }
             }
         }
-        tx.commit().map_err(wrap)
+        tx.commit().map_err(wrap)?;
+        self.head = head;
+        self.checkpoint_if_due()
+    }
+
+    /// Appends audit records that are not ingested messages (the console
+    /// starting, a key rotated, ...) in one transaction.
+    pub fn record(&mut self, entries: impl IntoIterator<Item = Entry>) -> Result<Head, StoreError> {
+        let path = self.path.clone();
+        let wrap = |source| StoreError::Sqlite { path: path.clone(), source };
+        let mut head = self.head;
+        let tx = self.conn.transaction().map_err(wrap)?;
+        {
+            let mut stmt = tx.prepare_cached(audit_log::INSERT).map_err(wrap)?;
+            for entry in entries {
+                head = audit_log::insert(&mut stmt, &head, entry).map_err(wrap)?;
+            }
+        }
+        tx.commit().map_err(wrap)?;
+        self.head = head;
+        self.checkpoint_if_due()?;
+        Ok(head)
+    }
+
+    fn checkpoint_if_due(&mut self) -> Result<(), StoreError> {
+        if self.head.seq >= self.last_checkpoint + CHECKPOINT_EVERY {
+            self.checkpoint()?;
+        }
+        Ok(())
+    }
+
+    /// Signs the chain's head, stores the checkpoint and copies it to the
+    /// anchor file beside the database. Does nothing without a signing key
+    /// or when the head is already signed.
+    pub fn checkpoint(&mut self) -> Result<Option<Checkpoint>, StoreError> {
+        let Some(signer) = &self.signer else { return Ok(None) };
+        if self.head.seq == self.last_checkpoint || self.head.seq == 0 {
+            return Ok(None);
+        }
+        let checkpoint = Checkpoint::sign(self.head, Utc::now(), signer);
+        audit_log::insert_checkpoint(&self.conn, &checkpoint).map_err(|e| self.wrap(e))?;
+        self.last_checkpoint = checkpoint.seq;
+        Anchor::from_checkpoint(&checkpoint)
+            .write(&self.data_dir)
+            .map_err(|source| StoreError::Anchor { path: self.data_dir.join(ANCHOR_FILE), source })?;
+        Ok(Some(checkpoint))
+    }
+
+    /// Reads the chain's head and newest checkpoint.
+    fn load_head(&mut self) -> Result<(), StoreError> {
+        let (head, last) = audit_log::head(&self.conn).map_err(|e| self.wrap(e))?;
+        self.head = head;
+        self.last_checkpoint = last;
+        Ok(())
     }
 
     /// The newest `limit` alerts, newest first.
@@ -332,6 +476,14 @@ impl Store {
             .optional()
             .map_err(|e| self.wrap(e))?
             .transpose()
+    }
+}
+
+/// Who an ingested record is from, in the audit log.
+fn actor(listener: Option<&str>) -> String {
+    match listener {
+        Some(l) => format!("listener {l}"),
+        None => "listener".to_owned(),
     }
 }
 

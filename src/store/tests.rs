@@ -3,6 +3,10 @@ use chrono::DateTime;
 use super::*;
 use crate::normalize::{self, Receipt};
 
+fn key() -> crate::keys::SecretKey {
+    crate::keys::SecretKey::from_bytes([5; 32])
+}
+
 fn alert(text: &str) -> Alert {
     let receipt = Receipt {
         received_at: DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap_or_default(),
@@ -19,7 +23,7 @@ fn alert(text: &str) -> Alert {
 #[test]
 fn alerts_come_back_exactly_as_stored_newest_first() -> Result<(), StoreError> {
     let dir = tempfile::tempdir().map_err(|e| StoreError::DataDir { path: "tmp".into(), source: e })?;
-    let mut store = Store::open(dir.path())?;
+    let mut store = Store::open(dir.path(), &key())?;
     let mut lenient = alert("second");
     lenient.parse_mode = ParseMode::Lenient(vec!["2 spaces after the version".into()]);
     lenient.details.action = Some("blocked".into());
@@ -36,7 +40,7 @@ fn alerts_come_back_exactly_as_stored_newest_first() -> Result<(), StoreError> {
     assert!(stored.iter().all(|a| a.id.is_some()), "append gives ids");
     assert_eq!(stored[0].parse_mode, ParseMode::Strict);
 
-    let read = Store::open_read_only(dir.path())?.recent_alerts(10)?;
+    let read = Store::open_read_only(dir.path(), &key())?.recent_alerts(10)?;
     assert_eq!(read, vec![stored[1].clone(), stored[0].clone()]);
     assert_eq!(store.alert(stored[0].id.unwrap_or(AlertId(-1)))?, Some(stored[0].clone()));
     assert_eq!(store.recent_alerts(1)?.len(), 1);
@@ -46,7 +50,7 @@ fn alerts_come_back_exactly_as_stored_newest_first() -> Result<(), StoreError> {
 #[test]
 fn rejected_messages_are_kept_raw_with_their_error() -> Result<(), StoreError> {
     let dir = tempfile::tempdir().map_err(|e| StoreError::DataDir { path: "tmp".into(), source: e })?;
-    let mut store = Store::open(dir.path())?;
+    let mut store = Store::open(dir.path(), &key())?;
     let rejected = Rejected {
         received_at: DateTime::from_timestamp_micros(1_700_000_000_000_001).unwrap_or_default(),
         source_addr: "127.0.0.1:9".parse().ok(),
@@ -67,14 +71,14 @@ fn rejected_messages_are_kept_raw_with_their_error() -> Result<(), StoreError> {
 fn reading_where_nothing_was_stored_says_so() {
     let dir = tempfile::tempdir().ok();
     let path = dir.as_ref().map(|d| d.path().join("nothing-here")).unwrap_or_default();
-    assert!(matches!(Store::open_read_only(&path), Err(StoreError::Missing(_))));
+    assert!(matches!(Store::open_read_only(&path, &key()), Err(StoreError::Missing(_))));
 }
 
 #[test]
 fn reopening_keeps_data_and_schema() -> Result<(), StoreError> {
     let dir = tempfile::tempdir().map_err(|e| StoreError::DataDir { path: "tmp".into(), source: e })?;
-    Store::open(dir.path())?.append(&mut [Ingested::Alert(alert("kept"))])?;
-    let store = Store::open(dir.path())?;
+    Store::open(dir.path(), &key())?.append(&mut [Ingested::Alert(alert("kept"))])?;
+    let store = Store::open(dir.path(), &key())?;
     assert_eq!(store.recent_alerts(10)?.first().map(|a| a.name.clone()).as_deref(), Some("kept"));
     Ok(())
 }
@@ -91,7 +95,7 @@ fn sighting(device: &str, peer: Option<&str>, event_type: &str, at_s: i64) -> In
 #[test]
 fn device_context_is_folded_into_bounded_summaries() -> Result<(), StoreError> {
     let dir = tempfile::tempdir().map_err(|e| StoreError::DataDir { path: "tmp".into(), source: e })?;
-    let mut store = Store::open(dir.path())?;
+    let mut store = Store::open(dir.path(), &key())?;
     let pump = "10.20.8.52";
     // A thousand flows between the same two ends make one peer row.
     let mut batch: Vec<Ingested> =
@@ -104,7 +108,7 @@ fn device_context_is_folded_into_bounded_summaries() -> Result<(), StoreError> {
     store.append(&mut batch)?;
     store.append(&mut [sighting(pump, Some("10.20.0.53"), "dns", 1_700_000_600)])?;
 
-    let reader = Store::open_read_only(dir.path())?;
+    let reader = Store::open_read_only(dir.path(), &key())?;
     let ip: IpAddr = pump.parse().map_err(|_| StoreError::Corrupt { id: 0, reason: "ip".into() })?;
     let at = |s: i64| DateTime::from_timestamp(s, 0).unwrap_or_default();
     let got = reader.device_context(ip, 10)?.ok_or(StoreError::Missing(dir.path().into()))?;
@@ -145,7 +149,7 @@ fn device_context_is_folded_into_bounded_summaries() -> Result<(), StoreError> {
 fn device_observations_latest_per_device() -> Result<(), StoreError> {
     use crate::model::{DeviceAlarm, DeviceId, DeviceLocation, DeviceObservation, PatientKeyHash};
     let dir = tempfile::tempdir().map_err(|e| StoreError::DataDir { path: "tmp".into(), source: e })?;
-    let mut store = Store::open(dir.path())?;
+    let mut store = Store::open(dir.path(), &key())?;
     let obs = |dev: &str, control: &str, alarm: bool| DeviceObservation {
         id: None,
         device_id: DeviceId::eui64(dev).unwrap_or_else(|| panic!("bad fixture {dev}")),
@@ -187,7 +191,7 @@ fn device_observations_latest_per_device() -> Result<(), StoreError> {
         })
         .collect();
     assert!(stored.iter().all(|d| d.id.is_some()));
-    let latest = Store::open_read_only(dir.path())?.latest_device_observations()?;
+    let latest = Store::open_read_only(dir.path(), &key())?.latest_device_observations()?;
     assert_eq!(latest, vec![stored[1].clone(), stored[2].clone()]);
     Ok(())
 }

@@ -5,12 +5,17 @@ use std::io::{self, BufWriter, Write};
 use std::net::IpAddr;
 use std::path::Path;
 
-use wardwatch::store::Store;
 
 /// Without `ip`, the most recently seen devices; with it, that device's
 /// event types and peers.
-pub fn run(data_dir: &Path, ip: Option<IpAddr>, json: bool, limit: usize) -> anyhow::Result<()> {
-    let store = Store::open_read_only(data_dir)?;
+pub fn run(
+    data_dir: &Path,
+    ip: Option<IpAddr>,
+    json: bool,
+    limit: usize,
+    passphrase_file: Option<&Path>,
+) -> anyhow::Result<()> {
+    let store = crate::audit::open(data_dir, passphrase_file, false)?.store;
     let mut out = BufWriter::new(io::stdout().lock());
     let time = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S").to_string();
     match ip {

@@ -1,5 +1,6 @@
 //! `wardwatch`: the console without a window.
 
+mod audit;
 mod bench;
 mod devices;
 mod samples;
@@ -15,7 +16,6 @@ use wardwatch::config::{ConfigFile, ConsoleConfig};
 use wardwatch::ingest::{ListenUrl, ListenerState};
 use wardwatch::model::{Alert, Format};
 use wardwatch::normalize::{self, Layers, Receipt};
-use wardwatch::store::Store;
 use wardwatch::Console;
 
 #[derive(Parser)]
@@ -27,6 +27,12 @@ use wardwatch::Console;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// A file holding the recovery passphrase (its first line): the data
+    /// directory's keys are then taken from DATA_DIR/keys/recovery.json instead
+    /// of the OS keyring (headless runs, another machine); a new data directory
+    /// gets its keys there. For archives, the archive's passphrase.
+    #[arg(long, global = true, env = "WARDWATCH_PASSPHRASE_FILE", value_name = "FILE")]
+    passphrase_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -78,6 +84,16 @@ enum Command {
         /// How many devices (or, with --ip, peers) at most.
         #[arg(long, default_value_t = 50)]
         limit: usize,
+    },
+    /// The audit log: verify its chain and signatures, export a range for offline review.
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
+    },
+    /// The data directory's keys: rotate the database key, set a recovery passphrase.
+    Key {
+        #[command(subcommand)]
+        command: audit::KeyCommand,
     },
     /// Measure how fast each codec decodes typical messages (prints figures).
     Bench {
@@ -143,7 +159,9 @@ fn main() -> anyhow::Result<()> {
     match run(Cli::parse()) {
         // `wardwatch alerts | head` closing the pipe early is not an error.
         Err(e) if is_broken_pipe(&e) => Ok(()),
-        other => other,
+        // A check that found damage has said so: exit status 1.
+        Ok(false) => std::process::exit(1),
+        other => other.map(|_| ()),
     }
 }
 
@@ -156,15 +174,20 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs the command; `Ok(false)` when it ran but found damage.
+fn run(cli: Cli) -> anyhow::Result<bool> {
+    let pf = cli.passphrase_file.as_deref();
+    let done = |r: anyhow::Result<()>| r.map(|()| true);
     match cli.command {
-        Command::Serve { data_dir, listen, config } => serve(data_dir, listen, config),
-        Command::Alerts { data_dir, json, limit } => alerts(&data_dir, json, limit),
-        Command::Status { data_dir, json } => status(&data_dir, json),
-        Command::Devices { data_dir, ip, json, limit } => devices::run(&data_dir, ip, json, limit),
-        Command::Parse { format, jsonl } => parse(format, jsonl),
-        Command::Token { command: TokenCommand::New { name } } => token_new(&name),
-        Command::Bench { seconds } => Ok(bench::run(seconds)?),
+        Command::Serve { data_dir, listen, config } => done(serve(data_dir, listen, config, pf)),
+        Command::Alerts { data_dir, json, limit } => done(alerts(&data_dir, json, limit, pf)),
+        Command::Status { data_dir, json } => done(status(&data_dir, json, pf)),
+        Command::Devices { data_dir, ip, json, limit } => done(devices::run(&data_dir, ip, json, limit, pf)),
+        Command::Parse { format, jsonl } => done(parse(format, jsonl)),
+        Command::Token { command: TokenCommand::New { name } } => done(token_new(&name)),
+        Command::Audit { command } => audit::run(command, pf),
+        Command::Key { command } => done(audit::run_key(command, pf)),
+        Command::Bench { seconds } => done(Ok(bench::run(seconds)?)),
     }
 }
 
@@ -174,7 +197,12 @@ fn init_logging() {
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).init();
 }
 
-fn serve(data_dir: Option<PathBuf>, listen: Vec<ListenUrl>, config: Option<PathBuf>) -> anyhow::Result<()> {
+fn serve(
+    data_dir: Option<PathBuf>,
+    listen: Vec<ListenUrl>,
+    config: Option<PathBuf>,
+    passphrase_file: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
     init_logging();
     let file = config.as_deref().map(ConfigFile::read).transpose()?.unwrap_or_default();
     let mut cfg = ConsoleConfig::new(PathBuf::new()).with_file(file);
@@ -188,9 +216,15 @@ fn serve(data_dir: Option<PathBuf>, listen: Vec<ListenUrl>, config: Option<PathB
         cfg.listen = listen;
     }
     let cfg = cfg.validate()?;
+    let opened = audit::open(&cfg.data_dir, passphrase_file, true)?;
+    if opened.created {
+        tracing::info!(backend = %opened.backend, "New data directory: its keys were made and stored.");
+    }
+    let keys = opened.keys;
+    drop(opened.store);
     let runtime = tokio::runtime::Runtime::new().context("could not start the async runtime")?;
     runtime.block_on(async move {
-        let console = Console::start(cfg).await?;
+        let console = Console::start(cfg, &keys).await?;
         let mut out = io::stdout().lock();
         let mut failed = 0;
         for l in console.listeners() {
@@ -266,10 +300,10 @@ async fn wait_for_signal() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn status(data_dir: &std::path::Path, json: bool) -> anyhow::Result<()> {
+fn status(data_dir: &std::path::Path, json: bool, passphrase_file: Option<&std::path::Path>) -> anyhow::Result<()> {
     let s = wardwatch::status::read(data_dir)?;
     let live = s.is_live(chrono::Utc::now());
-    let (alerts, rejected) = Store::open_read_only(data_dir)?.counts()?;
+    let (alerts, rejected) = audit::open(data_dir, passphrase_file, false)?.store.counts()?;
     let mut out = io::stdout().lock();
     if json {
         let v = json!({"live": live, "status": s, "stored": {"alerts": alerts, "rejected": rejected}});
@@ -355,8 +389,13 @@ fn status(data_dir: &std::path::Path, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn alerts(data_dir: &std::path::Path, json: bool, limit: usize) -> anyhow::Result<()> {
-    let store = Store::open_read_only(data_dir)?;
+fn alerts(
+    data_dir: &std::path::Path,
+    json: bool,
+    limit: usize,
+    passphrase_file: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let store = audit::open(data_dir, passphrase_file, false)?.store;
     let alerts = store.recent_alerts(limit)?;
     let mut out = BufWriter::new(io::stdout().lock());
     if json {

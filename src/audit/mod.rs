@@ -1,0 +1,201 @@
+//! The audit log's chain: what a record is, how it is hashed, how the chain's
+//! head is signed, and how a chain is verified. Storage is in `store`
+//! (the `audit_log` and `audit_checkpoints` tables), export in [`export`].
+//!
+//! Every record is `(seq, at, actor, kind, body)`. Its hash is
+//! `SHA-256(prev_hash || canonical bytes)`, where the canonical bytes are a
+//! domain tag and each field length-prefixed ([`canonical_bytes`]); the first
+//! record's `prev_hash` is 32 zero bytes. The order of records is bound by the
+//! links; checkpoints bind a sequence number to a head hash and are signed
+//! with the console's Ed25519 key, so a chain rewritten from some point on by
+//! someone without that key does not verify.
+
+mod anchor;
+pub mod export;
+pub mod open;
+mod status;
+mod verify;
+
+use chrono::{DateTime, Utc};
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+pub use anchor::{Anchor, ANCHOR_FILE};
+pub use status::{AuditState, AuditStatus, VERIFIED_FILE};
+pub use verify::{verify_chain, Damage, DamageKind, Report, VerifyFrom};
+
+/// A SHA-256 hash.
+pub type Hash = [u8; 32];
+
+/// The `prev_hash` of the first record.
+pub const GENESIS: Hash = [0; 32];
+
+/// A checkpoint is signed after this many records (and at every clean stop).
+pub const CHECKPOINT_EVERY: u64 = 10_000;
+
+const RECORD_DOMAIN: &[u8] = b"wardwatch audit record v1\0";
+const CHECKPOINT_DOMAIN: &[u8] = b"wardwatch audit checkpoint v1\0";
+
+/// The kinds of record this build writes. Kinds are text in the log, so
+/// later kinds need no schema change.
+pub mod kind {
+    pub const ALERT_RECEIVED: &str = "alert.received";
+    pub const ALERT_REJECTED: &str = "alert.rejected";
+    pub const DEVICE_OBSERVED: &str = "device.observed";
+    pub const CONSOLE_STARTED: &str = "console.started";
+    pub const CONSOLE_STOPPED: &str = "console.stopped";
+    pub const KEY_CREATED: &str = "key.created";
+    pub const KEY_ROTATED: &str = "key.rotated";
+    pub const RECOVERY_SET: &str = "key.recovery_passphrase_set";
+    pub const AUDIT_EXPORTED: &str = "audit.exported";
+    pub const AUDIT_VERIFIED: &str = "audit.verified";
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("audit record body: {0}")]
+    Body(#[from] serde_json::Error),
+}
+
+/// A record to append; the chain gives it its number and hashes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub kind: String,
+    /// Canonical JSON: object keys sorted, no insignificant white space.
+    pub body: Vec<u8>,
+}
+
+impl Entry {
+    /// An entry whose body is `body` as canonical JSON.
+    pub fn new<T: Serialize + ?Sized>(
+        at: DateTime<Utc>,
+        actor: impl Into<String>,
+        kind: &str,
+        body: &T,
+    ) -> Result<Self, AuditError> {
+        Ok(Self { at, actor: actor.into(), kind: kind.to_owned(), body: canonical_json(body)? })
+    }
+}
+
+/// `value` as canonical JSON. `serde_json::Value`'s objects keep their keys
+/// sorted (the crate is built without `preserve_order`), so going through a
+/// `Value` sorts every object, nested ones included.
+pub fn canonical_json<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, serde_json::Error> {
+    serde_json::to_vec(&serde_json::to_value(value)?)
+}
+
+/// A stored record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub seq: u64,
+    pub at_us: i64,
+    pub actor: String,
+    pub kind: String,
+    pub body: Vec<u8>,
+    pub prev_hash: Hash,
+    pub hash: Hash,
+}
+
+/// The bytes a record's hash covers after `prev_hash`: a domain tag, the
+/// time in microseconds (i64, big-endian), then actor, kind and body, each
+/// preceded by its length (u32, big-endian). Pinned by a test: changing it
+/// would make every existing log fail to verify.
+pub fn canonical_bytes(at_us: i64, actor: &str, kind: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(RECORD_DOMAIN.len() + 20 + actor.len() + kind.len() + body.len());
+    out.extend_from_slice(RECORD_DOMAIN);
+    out.extend_from_slice(&at_us.to_be_bytes());
+    for part in [actor.as_bytes(), kind.as_bytes(), body] {
+        out.extend_from_slice(&(part.len() as u32).to_be_bytes());
+        out.extend_from_slice(part);
+    }
+    out
+}
+
+/// `SHA-256(prev || canonical_bytes(..))`, without building the bytes.
+pub fn record_hash(prev: &Hash, at_us: i64, actor: &[u8], kind: &[u8], body: &[u8]) -> Hash {
+    let mut h = Sha256::new();
+    h.update(prev);
+    h.update(RECORD_DOMAIN);
+    h.update(at_us.to_be_bytes());
+    for part in [actor, kind, body] {
+        h.update((part.len() as u32).to_be_bytes());
+        h.update(part);
+    }
+    h.finalize().into()
+}
+
+/// The last record of a chain: its number and hash. An empty chain's head is
+/// `{ seq: 0, hash: GENESIS }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    pub seq: u64,
+    pub hash: Hash,
+}
+
+impl Head {
+    pub const EMPTY: Head = Head { seq: 0, hash: GENESIS };
+
+    /// Appends `entry` after this head: the record and the new head.
+    pub fn next(&self, entry: Entry) -> Record {
+        let at_us = entry.at.timestamp_micros();
+        let hash = record_hash(&self.hash, at_us, entry.actor.as_bytes(), entry.kind.as_bytes(), &entry.body);
+        Record {
+            seq: self.seq + 1,
+            at_us,
+            actor: entry.actor,
+            kind: entry.kind,
+            body: entry.body,
+            prev_hash: self.hash,
+            hash,
+        }
+    }
+}
+
+/// A signed statement that the chain's record `seq` has hash `head_hash`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub seq: u64,
+    pub head_hash: Hash,
+    pub at_us: i64,
+    pub public_key: [u8; 32],
+    pub signature: [u8; 64],
+}
+
+impl Checkpoint {
+    pub fn sign(head: Head, at: DateTime<Utc>, key: &SigningKey) -> Self {
+        let public_key = key.verifying_key().to_bytes();
+        let at_us = at.timestamp_micros();
+        let signature = key.sign(&checkpoint_message(head.seq, &head.hash, at_us, &public_key)).to_bytes();
+        Self { seq: head.seq, head_hash: head.hash, at_us, public_key, signature }
+    }
+
+    /// Whether the signature is good for the checkpoint's own public key.
+    pub fn signature_ok(&self) -> bool {
+        let Ok(key) = VerifyingKey::from_bytes(&self.public_key) else { return false };
+        let msg = checkpoint_message(self.seq, &self.head_hash, self.at_us, &self.public_key);
+        key.verify(&msg, &Signature::from_bytes(&self.signature)).is_ok()
+    }
+}
+
+fn checkpoint_message(seq: u64, head: &Hash, at_us: i64, public_key: &[u8; 32]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(CHECKPOINT_DOMAIN.len() + 8 + 32 + 8 + 32);
+    m.extend_from_slice(CHECKPOINT_DOMAIN);
+    m.extend_from_slice(&seq.to_be_bytes());
+    m.extend_from_slice(head);
+    m.extend_from_slice(&at_us.to_be_bytes());
+    m.extend_from_slice(public_key);
+    m
+}
+
+/// A short, stable name for a console's public key, for people to compare:
+/// `ed25519:` and the first 16 bytes of its SHA-256, in hex.
+pub fn key_fingerprint(public_key: &[u8; 32]) -> String {
+    let digest = Sha256::digest(public_key);
+    format!("ed25519:{}", hex::encode(&digest[..16]))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,137 @@
+//! Opening a data directory's audit log with its keys, and re-keying it.
+
+use std::path::Path;
+
+use chrono::Utc;
+
+use super::{kind, Entry};
+use crate::keys::{self, Backend, KeyBundle, KeyError, KeySource, Keys};
+use crate::store::{Store, StoreError, DB_FILE};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the console is running on {0}: stop it before rotating the key")]
+    Busy(std::path::PathBuf),
+}
+
+impl OpenError {
+    /// A stable code for people and scripts (`audit.key_missing`, ...).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Key(e) => e.code(),
+            Self::Store(e) => e.code(),
+            Self::Busy(_) => "audit.busy",
+        }
+    }
+}
+
+/// A data directory's store, opened with the keys that open it.
+pub struct Opened {
+    pub store: Store,
+    pub keys: KeyBundle,
+    pub backend: Backend,
+    /// Whether the keys (and so the data directory) are new.
+    pub created: bool,
+}
+
+impl std::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opened").field("store", &self.store).field("backend", &self.backend).finish_non_exhaustive()
+    }
+}
+
+/// Loads the keys of `data_dir` from `source` and opens its store: for
+/// writing (making keys for a new data directory) or for reading only. When
+/// a key rotation was interrupted after the database was re-keyed, the
+/// pending keys open it and the rotation is finished here.
+pub fn open_store(data_dir: &Path, source: &KeySource, write: bool) -> Result<Opened, OpenError> {
+    let db_exists = data_dir.join(DB_FILE).exists();
+    if !write && !db_exists {
+        return Err(StoreError::Missing(data_dir.to_owned()).into());
+    }
+    let Keys { current, pending, created, backend } = keys::load(data_dir, source, write && !db_exists)?;
+    let open = |key: &KeyBundle| {
+        if write {
+            Store::open(data_dir, &key.database)
+        } else {
+            Store::open_read_only(data_dir, &key.database)
+        }
+    };
+    let (mut store, keys) = match (open(&current), pending) {
+        (Ok(store), pending) => {
+            if pending.is_some() && write {
+                // Re-keying never happened: the pending keys are not needed.
+                keys::discard_pending(data_dir, source)?;
+            }
+            (store, current)
+        }
+        (Err(StoreError::KeyMismatch { .. }), Some(next)) => {
+            let store = open(&next)?;
+            if write {
+                keys::promote_pending(data_dir, source)?;
+                tracing::info!("An interrupted key rotation was finished.");
+            }
+            (store, next)
+        }
+        (Err(e), _) => return Err(e.into()),
+    };
+    if write {
+        store.set_signer(keys.signing_key());
+        if created {
+            store.record([Entry::new(
+                Utc::now(),
+                actor(),
+                kind::KEY_CREATED,
+                &serde_json::json!({ "backend": backend.to_string() }),
+            )
+            .map_err(StoreError::from)?])?;
+        }
+    }
+    Ok(Opened { store, keys, backend, created })
+}
+
+/// Who is running this process, for the audit log: the OS user.
+pub fn actor() -> String {
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    format!("cli {user}")
+}
+
+/// Re-keys the database of `data_dir` with a new random key, crash-safely:
+/// the new keys are saved as pending, the database re-keyed
+/// (`PRAGMA rekey`, outside WAL mode, which SQLCipher needs), then the new
+/// keys made current. Records `key.rotated` and signs a checkpoint.
+/// Refuses while a console has the database open.
+pub fn rotate_key(data_dir: &Path, source: &KeySource) -> Result<(), OpenError> {
+    let Opened { store, keys: current, .. } = open_store(data_dir, source, true)?;
+    drop(store);
+    let next = current.with_new_database_key()?;
+    let conn = Store::open_raw(data_dir, &current.database)?;
+    let sqlite = |source| StoreError::Sqlite { path: data_dir.join(DB_FILE), source };
+    conn.busy_timeout(std::time::Duration::ZERO).map_err(sqlite)?;
+    // Leaving WAL mode needs the only connection: a running console holds one.
+    let mode: String = match conn.query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0)) {
+        Ok(mode) => mode,
+        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
+            return Err(OpenError::Busy(data_dir.to_owned()))
+        }
+        Err(e) => return Err(sqlite(e).into()),
+    };
+    if mode != "delete" {
+        return Err(OpenError::Busy(data_dir.to_owned()));
+    }
+    keys::save_pending(data_dir, source, &next)?;
+    conn.execute_batch(&crate::store::key_pragma("rekey", &next.database)).map_err(sqlite)?;
+    conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(())).map_err(sqlite)?;
+    drop(conn);
+    keys::promote_pending(data_dir, source)?;
+    let mut store = Store::open(data_dir, &next.database)?;
+    store.set_signer(next.signing_key());
+    store.record([Entry::new(Utc::now(), actor(), kind::KEY_ROTATED, &serde_json::json!({}))
+        .map_err(StoreError::from)?])?;
+    store.checkpoint()?;
+    Ok(())
+}

@@ -1,0 +1,60 @@
+//! The audit log's tables: `audit_log` (the chain) and `audit_checkpoints`
+//! (signed heads). Both are append-only: triggers refuse updates and deletes.
+
+use rusqlite::{params, CachedStatement, Connection, OptionalExtension};
+
+use crate::audit::{Checkpoint, Entry, Head};
+
+/// The schema version that created the audit tables.
+pub(super) const SCHEMA_VERSION: i64 = 6;
+
+pub(super) const INSERT: &str =
+    "INSERT INTO audit_log (seq, at_us, actor, kind, body, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+/// Appends `entry` after `head` with the prepared [`INSERT`]; the new head.
+pub(super) fn insert(stmt: &mut CachedStatement<'_>, head: &Head, entry: Entry) -> rusqlite::Result<Head> {
+    let record = head.next(entry);
+    stmt.execute(params![
+        record.seq,
+        record.at_us,
+        record.actor,
+        record.kind,
+        record.body,
+        &record.prev_hash[..],
+        &record.hash[..],
+    ])?;
+    Ok(Head { seq: record.seq, hash: record.hash })
+}
+
+pub(super) fn insert_checkpoint(conn: &Connection, c: &Checkpoint) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO audit_checkpoints (seq, head_hash, at_us, public_key, signature) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![c.seq, &c.head_hash[..], c.at_us, &c.public_key[..], &c.signature[..]],
+    )?;
+    Ok(())
+}
+
+/// The chain's last record and the newest checkpoint's record number.
+pub(super) fn head(conn: &Connection) -> rusqlite::Result<(Head, u64)> {
+    let head = conn
+        .query_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", [], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })
+        .optional()?;
+    let head = match head {
+        None => Head::EMPTY,
+        Some((seq, hash)) => Head {
+            seq: seq as u64,
+            // A malformed hash is left for verification to report; appending
+            // after it still links to what is stored.
+            hash: hash.try_into().unwrap_or([0xff; 32]),
+        },
+    };
+    let last: Option<i64> = conn.query_row("SELECT MAX(seq) FROM audit_checkpoints", [], |r| r.get(0))?;
+    Ok((head, last.unwrap_or(0) as u64))
+}
+
+/// Whether SQLite failed because the disk (or the file system's quota) is full.
+pub(crate) fn is_disk_full(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)
+}
