@@ -11,6 +11,7 @@ pub mod codec;
 pub mod config;
 pub mod console;
 pub mod ingest;
+pub mod keys;
 pub mod model;
 pub mod normalize;
 pub mod privacy;
