@@ -9,11 +9,11 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::audit::{kind, AuditStatus, Entry};
 use crate::config::ConsoleConfig;
 use crate::ingest::{self, IngestConfig, Ingested, Listener, ListenerStatus};
-use crate::model::{Alert, DeviceObservation};
-use crate::audit::{kind, AuditStatus, Entry};
 use crate::keys::{KeyBundle, SecretKey};
+use crate::model::{Alert, DeviceObservation};
 use crate::privacy::PatientIdKey;
 use crate::store::{DeviceSeen, DeviceSummary, Store, StoreError, StoredRejected};
 

@@ -34,7 +34,11 @@ pub fn run(builder: tauri::Builder<tauri::Wry>) {
     let app = with_commands(builder)
         .setup(|app| {
             let config = resolve_config(app.path().app_data_dir().ok(), app.path().app_config_dir().ok())?;
-            app.manage(AppState::start(config));
+            let state = match state::key_source() {
+                Ok(keys) => AppState::start(config, &keys),
+                Err(reason) => AppState::unavailable(reason),
+            };
+            app.manage(state);
             Ok(())
         })
         .build(tauri::generate_context!());

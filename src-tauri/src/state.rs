@@ -1,5 +1,7 @@
 use std::sync::Arc;
 
+use wardwatch::audit::open::open_store;
+use wardwatch::keys::{KeyBundle, KeySource, Passphrase};
 use wardwatch::{Console, ConsoleConfig};
 
 use crate::error::IpcError;
@@ -13,12 +15,20 @@ pub struct AppState {
 impl AppState {
     /// Starts the console. Must be called where a Tauri async runtime is
     /// available (the setup hook, or a test).
-    pub fn start(config: ConsoleConfig) -> Self {
-        let console = tauri::async_runtime::block_on(Console::start(config)).map(Arc::new).map_err(|e| {
-            tracing::error!(error = %e, "The console could not start.");
-            e.to_string()
+    /// The data directory's keys come from `keys` (see [`key_source`]).
+    pub fn start(config: ConsoleConfig, keys: &KeySource) -> Self {
+        let console = open_keys(&config, keys).and_then(|keys| {
+            tauri::async_runtime::block_on(Console::start(config, &keys)).map(Arc::new).map_err(|e| {
+                tracing::error!(error = %e, "The console could not start.");
+                e.to_string()
+            })
         });
         Self { console }
+    }
+
+    /// A state whose console could not start, saying why.
+    pub fn unavailable(reason: String) -> Self {
+        Self { console: Err(reason) }
     }
 
     pub fn console(&self) -> Result<&Arc<Console>, IpcError> {
@@ -29,6 +39,33 @@ impl AppState {
     pub async fn shutdown(&self) {
         if let Ok(console) = &self.console {
             console.shutdown().await;
+        }
+    }
+}
+
+/// Where the app takes its keys from: the OS keyring, or the data
+/// directory's recovery file when `WARDWATCH_PASSPHRASE_FILE` names a file
+/// holding its passphrase.
+pub fn key_source() -> Result<KeySource, String> {
+    Ok(match std::env::var_os("WARDWATCH_PASSPHRASE_FILE") {
+        Some(path) => KeySource::Passphrase(
+            Passphrase::from_file(std::path::Path::new(&path)).map_err(|e| format!("[{}] {e}", e.code()))?,
+        ),
+        None => KeySource::Keyring,
+    })
+}
+
+/// The keys that open the data directory (made for a new one), or why not,
+/// with the error's code in front.
+fn open_keys(config: &ConsoleConfig, source: &KeySource) -> Result<KeyBundle, String> {
+    match open_store(&config.data_dir, source, true) {
+        Ok(opened) => {
+            tracing::info!(backend = %opened.backend, created = opened.created, "Keys loaded.");
+            Ok(opened.keys)
+        }
+        Err(e) => {
+            tracing::error!(code = e.code(), error = %e, "The audit log could not be opened.");
+            Err(format!("[{}] {e}", e.code()))
         }
     }
 }

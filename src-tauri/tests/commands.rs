@@ -11,6 +11,7 @@ use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
 use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+use wardwatch::keys::{KeySource, Passphrase};
 use wardwatch::ConsoleConfig;
 use wardwatch_app::{with_commands, AppState};
 
@@ -21,11 +22,16 @@ struct Harness {
     _dir: tempfile::TempDir,
 }
 
+/// Keys from a recovery passphrase: these tests need no OS keyring.
+fn keys() -> anyhow::Result<KeySource> {
+    Ok(KeySource::Passphrase(Passphrase::new("correct horse battery staple".into())?))
+}
+
 fn harness(label: &str) -> anyhow::Result<Harness> {
     let dir = tempfile::tempdir()?;
     let mut config = ConsoleConfig::new(dir.path());
     config.listen = vec!["udp://127.0.0.1:0".parse()?, "tcp://127.0.0.1:0".parse()?];
-    let state = AppState::start(config);
+    let state = AppState::start(config, &keys()?);
     let udp = state
         .console()
         .map_err(|e| anyhow::anyhow!("{e}"))?
@@ -129,7 +135,7 @@ fn bad_arguments_are_refused() -> anyhow::Result<()> {
 fn a_console_that_could_not_start_answers_with_a_coded_error() -> anyhow::Result<()> {
     // A data directory that is a file cannot hold a database.
     let file = tempfile::NamedTempFile::new()?;
-    let state = AppState::start(ConsoleConfig::new(file.path()));
+    let state = AppState::start(ConsoleConfig::new(file.path()), &keys()?);
     let app = with_commands(mock_builder()).manage(state).build(tauri::generate_context!(test = true))?;
     let window = WebviewWindowBuilder::new(&app, "main", Default::default()).build()?;
     let err = invoke(&window, "list_alerts", json!({"limit": 5})).err().unwrap_or_default();

@@ -28,7 +28,7 @@ pub enum ExportError {
     Exists { path: PathBuf },
     #[error("no audit records between {from} and {to}")]
     Empty { from: String, to: String },
-    #[error("audit.key_mismatch: the passphrase does not open the archive {path} (or it is not an archive)")]
+    #[error("the passphrase does not open the archive {path} (or it is not an archive)")]
     WrongPassphrase { path: PathBuf },
     #[error("{path} is not a Wardwatch audit archive: {reason}")]
     NotAnArchive { path: PathBuf, reason: String },
@@ -253,9 +253,11 @@ fn write_archive(
         }
     }
     let counts: (i64, i64) = tx
-        .query_row("SELECT (SELECT COUNT(*) FROM audit_log), (SELECT COUNT(*) FROM audit_checkpoints)", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT (SELECT COUNT(*) FROM audit_log), (SELECT COUNT(*) FROM audit_checkpoints)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .map_err(sqlite)?;
     tx.commit().map_err(sqlite)?;
     drop(dst);
@@ -273,9 +275,9 @@ fn write_archive(
 /// `PRAGMA key = '...'` with the passphrase as a string literal (SQLCipher
 /// derives the key from it), in a string wiped after use.
 fn passphrase_pragma(passphrase: &Passphrase) -> Zeroizing<String> {
-    let mut sql = Zeroizing::new(String::with_capacity(passphrase.as_str().len() + 20));
+    let mut sql = Zeroizing::new(String::with_capacity(passphrase.expose().len() + 20));
     sql.push_str("PRAGMA key = '");
-    for c in passphrase.as_str().chars() {
+    for c in passphrase.expose().chars() {
         if c == '\'' {
             sql.push('\'');
         }
@@ -307,9 +309,13 @@ impl Archive {
                 source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
             });
         }
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .map_err(sqlite)?;
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(sqlite)?;
         conn.execute_batch(&passphrase_pragma(passphrase)).map_err(sqlite)?;
+        crate::store::quiet_cipher_log(&conn);
         conn.pragma_update(None, "temp_store", "MEMORY").map_err(sqlite)?;
         match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)) {
             Ok(_) => {}
@@ -350,7 +356,10 @@ impl Archive {
                     Damage {
                         seq: self.meta.last.seq,
                         kind: DamageKind::Modified,
-                        detail: format!("record {}'s hash is not the one the export signed", self.meta.last.seq),
+                        detail: format!(
+                            "record {}'s hash is not the one the export signed",
+                            self.meta.last.seq
+                        ),
                     }
                 });
             }
@@ -385,7 +394,8 @@ fn read_meta(conn: &Connection, path: &Path) -> Result<ArchiveMeta, ExportError>
         get("exported_at_us")?.parse().map_err(|_| not("exported_at_us is not a number"))?;
     Ok(ArchiveMeta {
         console_id: get("console_id")?,
-        exported_at: DateTime::from_timestamp_micros(exported_at_us).ok_or_else(|| not("bad exported_at_us"))?,
+        exported_at: DateTime::from_timestamp_micros(exported_at_us)
+            .ok_or_else(|| not("bad exported_at_us"))?,
         start: Head {
             seq: num("start_seq")?,
             hash: bytes(&hexed("start_hash")?).ok_or_else(|| not("bad start_hash"))?,

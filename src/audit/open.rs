@@ -40,7 +40,10 @@ pub struct Opened {
 
 impl std::fmt::Debug for Opened {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Opened").field("store", &self.store).field("backend", &self.backend).finish_non_exhaustive()
+        f.debug_struct("Opened")
+            .field("store", &self.store)
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
     }
 }
 
@@ -49,6 +52,10 @@ impl std::fmt::Debug for Opened {
 /// a key rotation was interrupted after the database was re-keyed, the
 /// pending keys open it and the rotation is finished here.
 pub fn open_store(data_dir: &Path, source: &KeySource, write: bool) -> Result<Opened, OpenError> {
+    if write {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|source| StoreError::DataDir { path: data_dir.to_owned(), source })?;
+    }
     let db_exists = data_dir.join(DB_FILE).exists();
     if !write && !db_exists {
         return Err(StoreError::Missing(data_dir.to_owned()).into());
@@ -96,7 +103,8 @@ pub fn open_store(data_dir: &Path, source: &KeySource, write: bool) -> Result<Op
 
 /// Who is running this process, for the audit log: the OS user.
 pub fn actor() -> String {
-    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    let user =
+        std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
     format!("cli {user}")
 }
 

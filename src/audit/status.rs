@@ -90,7 +90,8 @@ impl AuditStatus {
         status.state = if report.damage.is_some() { AuditState::Damaged } else { AuditState::Verified };
         status.damage = report.damage;
         if status.state == AuditState::Verified {
-            let marker = Marker { seq: report.verified_through.seq, hash: hex::encode(report.verified_through.hash) };
+            let marker =
+                Marker { seq: report.verified_through.seq, hash: hex::encode(report.verified_through.hash) };
             if let Err(e) = write_marker(data_dir, &marker) {
                 tracing::warn!(error = %e, "Could not note how far the audit log was verified; the next start checks it all.");
             }

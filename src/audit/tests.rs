@@ -20,8 +20,7 @@ fn signing() -> SigningKey {
 
 fn alert(n: usize, text: &str) -> Result<Ingested, Box<dyn std::error::Error>> {
     let receipt = Receipt {
-        received_at: DateTime::from_timestamp_micros(1_700_000_000_000_000 + n as i64)
-            .ok_or("bad time")?,
+        received_at: DateTime::from_timestamp_micros(1_700_000_000_000_000 + n as i64).ok_or("bad time")?,
         source_addr: "192.0.2.7:5140".parse().ok(),
         listener: Some("tcp://127.0.0.1:5514".into()),
     };
@@ -129,7 +128,8 @@ fn every_alert_is_an_audit_record_with_the_whole_alert() -> TestResult {
     assert_eq!((kind.as_str(), actor.as_str()), ("alert.received", "listener tcp://127.0.0.1:5514"));
     let body: serde_json::Value = serde_json::from_slice(&body)?;
     assert_eq!(body["raw"], "<11>1 2024-05-01T10:00:00Z gw app 12 BEACON - beacon 2");
-    let linked: i64 = conn.query_row("SELECT audit_seq FROM alerts WHERE id = ?1", [body["id"].as_i64()], |r| r.get(0))?;
+    let linked: i64 =
+        conn.query_row("SELECT audit_seq FROM alerts WHERE id = ?1", [body["id"].as_i64()], |r| r.get(0))?;
     assert_eq!(linked, 2);
     Ok(())
 }
@@ -184,7 +184,9 @@ fn records_cut_off_the_end_are_named_truncated() -> TestResult {
     drop(make_log(dir.path(), 30, 10)?);
     // Also remove the checkpoints that signed them: only the anchor is left.
     let conn = tamper(dir.path())?;
-    conn.execute_batch("DELETE FROM audit_log WHERE seq > 24; DELETE FROM audit_checkpoints WHERE seq > 24;")?;
+    conn.execute_batch(
+        "DELETE FROM audit_log WHERE seq > 24; DELETE FROM audit_checkpoints WHERE seq > 24;",
+    )?;
     drop(conn);
     let d = damage(&verify_dir(dir.path())?)?.clone();
     assert_eq!((d.seq, d.kind), (25, DamageKind::Truncated), "{d:?}");
@@ -221,10 +223,8 @@ fn a_replaced_checkpoint_signature_is_named_bad_signature() -> TestResult {
         DateTime::from_timestamp_micros(1).unwrap_or_default(),
         &SigningKey::from_bytes(&[1; 32]),
     );
-    tamper(dir.path())?.execute(
-        "UPDATE audit_checkpoints SET signature = ?1 WHERE seq = 20",
-        [&forged.signature[..]],
-    )?;
+    tamper(dir.path())?
+        .execute("UPDATE audit_checkpoints SET signature = ?1 WHERE seq = 20", [&forged.signature[..]])?;
     let d = damage(&verify_dir(dir.path())?)?.clone();
     assert_eq!((d.seq, d.kind), (20, DamageKind::BadSignature), "{d:?}");
     Ok(())
@@ -296,7 +296,7 @@ fn a_wrong_key_is_a_clear_error_not_a_corrupt_read() -> TestResult {
         match open {
             Err(e @ StoreError::KeyMismatch { .. }) => {
                 assert_eq!(e.code(), "audit.key_mismatch");
-                assert!(e.to_string().starts_with("audit.key_mismatch"), "{e}");
+                assert!(e.to_string().contains("the key does not open"), "{e}");
             }
             other => panic!("expected a key mismatch, got {other:?}"),
         }
@@ -327,8 +327,12 @@ fn nothing_of_an_alert_is_readable_on_disk() -> TestResult {
         }
         Ok(found)
     };
-    let files: Vec<_> = std::fs::read_dir(dir.path())?.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
-    assert!(files.iter().any(|f| f.to_string_lossy().ends_with("-wal")), "the WAL is there to search: {files:?}");
+    let files: Vec<_> =
+        std::fs::read_dir(dir.path())?.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+    assert!(
+        files.iter().any(|f| f.to_string_lossy().ends_with("-wal")),
+        "the WAL is there to search: {files:?}"
+    );
     assert_eq!(grep(dir.path())?, Vec::<String>::new());
     drop(store);
     // ...nor after closing.
@@ -344,7 +348,8 @@ fn an_archive_verifies_offline_with_only_its_passphrase() -> TestResult {
     let pass = crate::keys::Passphrase::new("correct horse battery staple".into())?;
     let from = DateTime::from_timestamp_micros(1_700_000_000_000_000 + 5).ok_or("time")?;
     let to = DateTime::from_timestamp_micros(1_700_000_000_000_000 + 33).ok_or("time")?;
-    let summary = export::export(store.connection(), &out, &pass, Some(from), Some(to), &signing(), "c0ffee")?;
+    let summary =
+        export::export(store.connection(), &out, &pass, Some(from), Some(to), &signing(), "c0ffee")?;
     assert_eq!((summary.first_seq, summary.last_seq, summary.records, summary.checkpoints), (5, 33, 29, 3));
     drop(store);
     let archive = export::Archive::open(&out, &pass)?;

@@ -327,7 +327,10 @@ fn broken_link(conn: &Connection, seq: u64, prev_hash: &Hash, start: u64) -> rus
         Some(other) => Damage {
             seq,
             kind: DamageKind::Reordered,
-            detail: format!("record {seq} belongs after the record now numbered {other}, not after {}", seq - 1),
+            detail: format!(
+                "record {seq} belongs after the record now numbered {other}, not after {}",
+                seq - 1
+            ),
         },
         None if seq - 1 <= start => Damage {
             seq,

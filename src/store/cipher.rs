@@ -28,11 +28,21 @@ pub(crate) fn key_pragma(pragma: &str, key: &SecretKey) -> Zeroizing<String> {
     sql
 }
 
+/// SQLCipher logs a failed page check (a wrong key) to stderr by itself;
+/// the error it returns is reported with its meaning instead. Call it after
+/// `PRAGMA key`: SQLCipher sets its default log level when first keyed.
+pub(crate) fn quiet_cipher_log(conn: &Connection) {
+    if let Err(e) = conn.execute_batch("PRAGMA cipher_log_level = NONE;") {
+        tracing::debug!(error = %e, "SQLCipher's own log level could not be set.");
+    }
+}
+
 /// Opens `path` with `key` and checks that the key opens it.
 pub(crate) fn open(path: &Path, key: &SecretKey, flags: OpenFlags) -> Result<Connection, StoreError> {
     let sqlite = |source| StoreError::Sqlite { path: path.to_owned(), source };
     let conn = Connection::open_with_flags(path, flags).map_err(sqlite)?;
     conn.execute_batch(&key_pragma("key", key)).map_err(sqlite)?;
+    quiet_cipher_log(&conn);
     check_key(&conn, path)?;
     Ok(conn)
 }
@@ -51,7 +61,8 @@ pub(crate) fn check_key(conn: &Connection, path: &Path) -> Result<(), StoreError
 /// Whether `path` is an unencrypted SQLite database.
 pub(super) fn is_plaintext(path: &Path) -> bool {
     let mut header = [0u8; 16];
-    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut header)).is_ok() && &header == PLAINTEXT_HEADER
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut header)).is_ok()
+        && &header == PLAINTEXT_HEADER
 }
 
 /// Encrypts a database written by a build without encryption: exports it
@@ -63,16 +74,19 @@ pub(super) fn encrypt_plaintext(path: &Path, key: &SecretKey) -> Result<(), Stor
     let tmp = sibling(path, ".encrypting");
     let _ = std::fs::remove_file(&tmp);
     let conn = Connection::open(path).map_err(|e| fail(e.to_string()))?;
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| fail(e.to_string()))?;
+    let version: i64 =
+        conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| fail(e.to_string()))?;
     conn.pragma_update(None, "wal_checkpoint", "TRUNCATE").map_err(|e| fail(e.to_string()))?;
     let tmp_str = tmp.to_str().ok_or_else(|| fail("the path is not UTF-8".into()))?;
-    let mut attach = Zeroizing::new(format!("ATTACH DATABASE '{}' AS encrypted KEY ", tmp_str.replace('\'', "''")));
+    let mut attach =
+        Zeroizing::new(format!("ATTACH DATABASE '{}' AS encrypted KEY ", tmp_str.replace('\'', "''")));
     let pragma = key_pragma("key", key);
     // `PRAGMA key = "x'..'";` → the quoted key literal for ATTACH ... KEY.
     attach.push_str(pragma.trim_start_matches("PRAGMA key = ").trim_end_matches(';'));
     attach.push(';');
     conn.execute_batch(&attach).map_err(|e| fail(e.to_string()))?;
-    conn.query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(())).map_err(|e| fail(e.to_string()))?;
+    conn.query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))
+        .map_err(|e| fail(e.to_string()))?;
     conn.execute_batch(&format!("PRAGMA encrypted.user_version = {version}; DETACH DATABASE encrypted;"))
         .map_err(|e| fail(e.to_string()))?;
     drop(conn);

@@ -27,7 +27,7 @@ use crate::model::{
     ParseMode, PatientKeyHash, RawMessage, Severity,
 };
 
-pub(crate) use cipher::key_pragma;
+pub(crate) use cipher::{key_pragma, quiet_cipher_log};
 pub use context::{DeviceSeen, DeviceSummary, EventTypeSeen, PeerSeen};
 pub use migrations::MIGRATIONS;
 
@@ -46,7 +46,7 @@ pub enum StoreError {
     TooNew { path: PathBuf, found: i64, known: usize },
     #[error("stored row {id} is unreadable: {reason}")]
     Corrupt { id: i64, reason: String },
-    #[error("audit.key_mismatch: the key does not open {path} (a wrong key, or not a Wardwatch database)")]
+    #[error("the key does not open {path} (a wrong key, or not a Wardwatch database)")]
     KeyMismatch { path: PathBuf },
     #[error("{path} is not encrypted and this build reads only encrypted databases; open it for writing once to encrypt it")]
     Plaintext { path: PathBuf },
@@ -263,7 +263,8 @@ impl Store {
                             ])
                             .map_err(wrap)?;
                         a.id = Some(AlertId(tx.last_insert_rowid()));
-                        let entry = Entry::new(a.received_at, actor(a.listener.as_deref()), kind::ALERT_RECEIVED, a)?;
+                        let entry =
+                            Entry::new(a.received_at, actor(a.listener.as_deref()), kind::ALERT_RECEIVED, a)?;
                         head = audit_log::insert(&mut audit_stmt, &head, entry).map_err(wrap)?;
                     }
                     Ingested::Device(d) => {
@@ -295,8 +296,12 @@ impl Store {
                             ])
                             .map_err(wrap)?;
                         d.id = Some(tx.last_insert_rowid());
-                        let entry =
-                            Entry::new(d.received_at, actor(d.listener.as_deref()), kind::DEVICE_OBSERVED, d)?;
+                        let entry = Entry::new(
+                            d.received_at,
+                            actor(d.listener.as_deref()),
+                            kind::DEVICE_OBSERVED,
+                            d,
+                        )?;
                         head = audit_log::insert(&mut audit_stmt, &head, entry).map_err(wrap)?;
                     }
                     Ingested::Rejected(r) => {
@@ -311,7 +316,8 @@ impl Store {
                                 head.seq + 1,
                             ])
                             .map_err(wrap)?;
-                        let entry = Entry::new(r.received_at, actor(r.listener.as_deref()), kind::ALERT_REJECTED, r)?;
+                        let entry =
+                            Entry::new(r.received_at, actor(r.listener.as_deref()), kind::ALERT_REJECTED, r)?;
                         head = audit_log::insert(&mut audit_stmt, &head, entry).map_err(wrap)?;
                     }
                     Ingested::Context(c) => {

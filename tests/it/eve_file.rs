@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
-use wardwatch::store::Store;
 
 use crate::support::{alerts_json, names, run, wait_for_alerts, Serve};
 
@@ -69,7 +68,7 @@ impl Setup {
 
     /// Stored (alerts, rejected).
     fn counts(&self) -> anyhow::Result<(u64, u64)> {
-        Ok(Store::open_read_only(&self.data)?.counts()?)
+        Ok(crate::support::open_store(&self.data)?.counts()?)
     }
 }
 
@@ -287,7 +286,7 @@ fn records_that_are_not_alerts_become_device_context() -> anyhow::Result<()> {
     assert!(summary.contains("10 context records"), "serve said: {summary}");
     assert_eq!(s.counts()?, (0, 0), "context makes no alert and no rejection");
 
-    let store = Store::open_read_only(&s.data)?;
+    let store = crate::support::open_store(&s.data)?;
     let ip = |s: &str| -> anyhow::Result<IpAddr> { Ok(s.parse()?) };
     let pump = store.device_context(ip("10.20.8.52")?, 10)?.context("pump not seen")?;
     assert_eq!(pump.seen.records, 4);
@@ -335,7 +334,7 @@ fn records_that_are_not_alerts_become_device_context() -> anyhow::Result<()> {
     let serve = s.serve(&[])?;
     s.wait_status(|l| l["counters"]["received"] == 10)?;
     serve.stop()?;
-    let store = Store::open_read_only(&s.data)?;
+    let store = crate::support::open_store(&s.data)?;
     let pump = store.device_context(ip("10.20.8.52")?, 10)?.context("pump not seen")?;
     assert_eq!((pump.seen.records, pump.peer_count), (8, 2));
     assert_eq!(store.devices(100)?.len(), 9);
@@ -368,7 +367,7 @@ fn bad_and_oversize_lines_are_counted_and_kept_not_fatal() -> anyhow::Result<()>
     let summary = serve.stop()?;
     assert!(summary.contains("1 alerts, 2 rejected, 1 oversize, 0 dropped"), "serve said: {summary}");
     assert_eq!(names(&alerts_json(&s.data, 10)?), ["still fine afterwards"]);
-    let rejected = Store::open_read_only(&s.data)?.recent_rejected(10)?;
+    let rejected = crate::support::open_store(&s.data)?.recent_rejected(10)?;
     let errors: Vec<&str> = rejected.iter().map(|r| r.rejected.error.as_str()).collect();
     assert_eq!(rejected.len(), 2);
     assert!(errors[0].contains("event_type"), "{errors:?}");

@@ -264,7 +264,7 @@ fn refusals_carry_the_right_code_and_are_counted() -> anyhow::Result<()> {
 #[test]
 fn https_without_tls_settings_does_not_start_and_says_why() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let out = Command::new(crate::support::bin())
+    let out = crate::support::wardwatch()
         .args(["serve", "--data-dir"])
         .arg(dir.path())
         .args(["--listen", "https://127.0.0.1:0"])

@@ -53,10 +53,7 @@ fn mllp_send(port: u16, messages: &[&[u8]]) -> anyhow::Result<Vec<Vec<String>>> 
 
 /// Rows of the device_observations table, read straight from the SQLite file.
 fn stored_observations(dir: &Path) -> anyhow::Result<Vec<Value>> {
-    let conn = rusqlite::Connection::open_with_flags(
-        dir.join("wardwatch.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )?;
+    let conn = crate::support::open_db(dir)?;
     let mut stmt = conn.prepare(
         "SELECT device_id, control_id, message_type, patient_associated, patient_key_hash, point_of_care,
                 bed, observation_count, alarm_code, alarm_priority, alarm_state
@@ -162,14 +159,15 @@ fn pcd01_and_pcd04_are_acked_aa_and_stored_without_patient_data() -> anyhow::Res
     assert_eq!(pump["alarm_state"], "active");
     assert_ne!(pump["patient_key_hash"], spo2["patient_key_hash"], "two patients, two hashes");
 
-    // The key file is private, and nothing stored names a patient, in the
-    // live database and WAL, and after a clean stop.
-    let key = dir.path().join("keys/patient-id.key");
-    assert_eq!(std::fs::metadata(&key)?.len(), 32);
+    // The patient-id key is in the console's key bundle (here wrapped in the
+    // private recovery file), not in a file of its own; nothing stored names
+    // a patient, in the live database and WAL, and after a clean stop.
+    assert!(!dir.path().join("keys/patient-id.key").exists());
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&key)?.permissions().mode() & 0o777, 0o600);
+        let recovery = dir.path().join("keys/recovery.json");
+        assert_eq!(std::fs::metadata(&recovery)?.permissions().mode() & 0o777, 0o600);
         assert_eq!(std::fs::metadata(dir.path().join("keys"))?.permissions().mode() & 0o777, 0o700);
     }
     assert_no_patient_data(dir.path())?;
@@ -214,10 +212,7 @@ fn garbage_gets_ar_and_an_oru_without_device_gets_ae_both_kept_redacted() -> any
     // Counted, and kept redacted in `rejected`.
     let status = wait_for_status(dir.path(), |c| c["rejected"] == 3)?;
     assert_eq!((&status["received"], &status["parsed"]), (&Value::from(3), &Value::from(0)));
-    let conn = rusqlite::Connection::open_with_flags(
-        dir.path().join("wardwatch.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )?;
+    let conn = crate::support::open_db(dir.path())?;
     let kept: Vec<(String, Vec<u8>)> = conn
         .prepare("SELECT error, raw FROM rejected ORDER BY id")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?

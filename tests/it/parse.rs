@@ -282,8 +282,8 @@ fn cef_and_leef_come_bare_in_an_envelope_or_after_a_prefix() -> anyhow::Result<(
 #[test]
 fn a_reader_that_stops_early_is_not_an_error() -> anyhow::Result<()> {
     use std::io::{BufRead, BufReader, Write};
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(crate::support::bin())
+    use std::process::Stdio;
+    let mut child = crate::support::wardwatch()
         .args(["parse", "--format", "auto", "--jsonl"])
         .env("RUST_BACKTRACE", "1")
         .stdin(Stdio::piped())
@@ -319,8 +319,8 @@ fn a_reader_that_stops_early_is_not_an_error() -> anyhow::Result<()> {
 #[test]
 fn bench_read_in_part_is_not_an_error() -> anyhow::Result<()> {
     use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(crate::support::bin())
+    use std::process::Stdio;
+    let mut child = crate::support::wardwatch()
         .args(["bench", "--seconds", "0.1"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

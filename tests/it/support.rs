@@ -11,6 +11,43 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_wardwatch")
 }
 
+/// The passphrase every test's data directory is keyed with (through its
+/// recovery file), so that tests need no OS keyring.
+pub const PASSPHRASE: &str = "correct horse battery staple";
+
+/// A file holding [`PASSPHRASE`], made once per test run.
+pub fn passphrase_file() -> &'static Path {
+    static FILE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    FILE.get_or_init(|| {
+        let path = std::env::temp_dir().join(format!("wardwatch-it-passphrase-{}", std::process::id()));
+        if let Err(e) = std::fs::write(&path, PASSPHRASE) {
+            panic!("cannot write {}: {e}", path.display());
+        }
+        path
+    })
+}
+
+/// `wardwatch` as a command, keyed by [`passphrase_file`].
+pub fn wardwatch() -> Command {
+    let mut c = Command::new(bin());
+    c.env("WARDWATCH_PASSPHRASE_FILE", passphrase_file());
+    c
+}
+
+/// A plain SQLite connection to the (encrypted) database of a data directory
+/// a test's `serve` wrote, for queries of its own.
+pub fn open_db(data_dir: &Path) -> anyhow::Result<rusqlite::Connection> {
+    let source = wardwatch::keys::KeySource::Passphrase(wardwatch::keys::Passphrase::new(PASSPHRASE.into())?);
+    let keys = wardwatch::keys::load(data_dir, &source, false)?;
+    Ok(wardwatch::store::Store::open_raw(data_dir, &keys.current.database)?)
+}
+
+/// The store of a data directory a test's `serve` wrote, for reading.
+pub fn open_store(data_dir: &Path) -> anyhow::Result<wardwatch::store::Store> {
+    let source = wardwatch::keys::KeySource::Passphrase(wardwatch::keys::Passphrase::new(PASSPHRASE.into())?);
+    Ok(wardwatch::audit::open::open_store(data_dir, &source, false)?.store)
+}
+
 /// A running `wardwatch serve` on free loopback ports; killed when dropped.
 pub struct Serve {
     child: Child,
@@ -46,7 +83,7 @@ impl Serve {
     }
 
     fn spawn(data_dir: &Path, extra: &[&str], log: Option<&Path>) -> anyhow::Result<Self> {
-        let mut command = Command::new(bin());
+        let mut command = wardwatch();
         command
             .args(["serve", "--data-dir"])
             .arg(data_dir)
@@ -131,12 +168,8 @@ impl Drop for Serve {
 
 pub fn run(args: &[&str], stdin: Option<&[u8]>) -> anyhow::Result<Output> {
     use std::io::Write;
-    let mut child = Command::new(bin())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
+    let mut child =
+        wardwatch().args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
     let mut input = child.stdin.take().context("no stdin")?;
     input.write_all(stdin.unwrap_or_default())?;
     drop(input);

@@ -12,7 +12,7 @@ use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, SanType,
 };
 
-use crate::support::{bin, names, wait_for_alerts, wait_for_counters, Serve};
+use crate::support::{names, wait_for_alerts, wait_for_counters, Serve};
 
 /// A test PKI written as PEM files in `dir`: `ca.pem`; `server.pem` and
 /// `server.key` (for 127.0.0.1 and localhost, signed by the CA);
@@ -325,7 +325,7 @@ fn handshakes_in_progress_count_against_max_connections() -> anyhow::Result<()> 
 /// Runs `serve --listen tls://127.0.0.1:0` with `extra` arguments; it must
 /// refuse to go on, and returns what it printed.
 fn serve_fails(data: &Path, extra: &[&str]) -> anyhow::Result<String> {
-    let out = Command::new(bin())
+    let out = crate::support::wardwatch()
         .args(["serve", "--data-dir"])
         .arg(data)
         .args(extra)

@@ -156,17 +156,30 @@ fn verify_data_dir(
     let anchor = Anchor::read(dir).with_context(|| format!("the audit anchor in {}", dir.display()))?;
     let console_key = bundle.verifying_key().to_bytes();
     let anchor_checkpoint = anchor.as_ref().and_then(|a| a.checkpoint());
-    let report = verify_chain(store.connection(), VerifyFrom::Genesis, anchor_checkpoint.as_ref(), Some(&console_key))
-        .context("reading the audit log")?;
+    let report =
+        verify_chain(store.connection(), VerifyFrom::Genesis, anchor_checkpoint.as_ref(), Some(&console_key))
+            .context("reading the audit log")?;
     let mismatch = expect.filter(|e| *e != key_fingerprint(&console_key));
-    print_report(&format!("audit log {}", dir.display()), &report, &console_key, mismatch, anchor.is_some(), json)
+    print_report(
+        &format!("audit log {}", dir.display()),
+        &report,
+        &console_key,
+        mismatch,
+        anchor.is_some(),
+        json,
+    )
 }
 
-fn verify_archive(path: &Path, passphrase_file: &Path, expect: Option<&str>, json: bool) -> anyhow::Result<bool> {
+fn verify_archive(
+    path: &Path,
+    passphrase_file: &Path,
+    expect: Option<&str>,
+    json: bool,
+) -> anyhow::Result<bool> {
     let pass = Passphrase::from_file(passphrase_file).map_err(coded)?;
     let archive = Archive::open(path, &pass).map_err(|e| match &e {
         export::ExportError::WrongPassphrase { .. } => anyhow::anyhow!("[audit.key_mismatch] {e}"),
-        _ => anyhow::anyhow!("{e}"),
+        _ => anyhow::anyhow!(e),
     })?;
     let report = archive.verify(None).context("reading the archive")?;
     let key = archive.meta.public_key;
@@ -214,18 +227,27 @@ fn print_report(
     } else if r.records > 0 {
         writeln!(
             out,
-            "{what}: records {} to {} verified ({} records, {} signed checkpoints{})",
+            "{what}: records {} to {} verified ({} records, {} signed checkpoint{}{})",
             r.first_seq,
             r.verified_through.seq,
             r.records,
             r.checkpoints,
+            if r.checkpoints == 1 { "" } else { "s" },
             r.last_checkpoint.map(|c| format!(", the last at record {c}")).unwrap_or_default()
         )?;
-        writeln!(out, "head: record {} hash {}", r.verified_through.seq, hex::encode(r.verified_through.hash))?;
+        writeln!(
+            out,
+            "head: record {} hash {}",
+            r.verified_through.seq,
+            hex::encode(r.verified_through.hash)
+        )?;
     }
     writeln!(out, "signed by: {fingerprint}")?;
     if !anchored {
-        writeln!(out, "note: no anchor file beside the database yet, so a rollback of the whole file would not show")?;
+        writeln!(
+            out,
+            "note: no anchor file beside the database yet, so a rollback of the whole file would not show"
+        )?;
     }
     if let Some(unsigned) = r.last_checkpoint.map(|c| r.verified_through.seq - c).filter(|n| *n > 0) {
         writeln!(out, "note: the last {unsigned} records are after the last checkpoint: their chain is intact, no signature covers them yet")?;
@@ -269,19 +291,21 @@ fn export_archive(
         );
     }
     let pass = Passphrase::from_file(passphrase_file).map_err(coded)?;
-    let console_id = keys::ConsoleId::read(dir).map_err(coded)?.map(|c| c.as_str().to_owned()).unwrap_or_default();
-    let summary = export::export(store.connection(), out, &pass, from, to, &bundle.signing_key(), &console_id)?;
-    store.record([Entry::new(
-        Utc::now(),
-        actor(),
-        kind::AUDIT_EXPORTED,
-        &json!({
-            "first_seq": summary.first_seq,
-            "last_seq": summary.last_seq,
-            "file": out.file_name().map(|f| f.to_string_lossy().into_owned()),
-        }),
-    )?])
-    .map_err(coded)?;
+    let console_id = keys::ConsoleId::read_or_create(dir).map_err(coded)?.as_str().to_owned();
+    let summary =
+        export::export(store.connection(), out, &pass, from, to, &bundle.signing_key(), &console_id)?;
+    store
+        .record([Entry::new(
+            Utc::now(),
+            actor(),
+            kind::AUDIT_EXPORTED,
+            &json!({
+                "first_seq": summary.first_seq,
+                "last_seq": summary.last_seq,
+                "file": out.file_name().map(|f| f.to_string_lossy().into_owned()),
+            }),
+        )?])
+        .map_err(coded)?;
     store.checkpoint().map_err(coded)?;
     println!(
         "{}: records {} to {} ({} records, {} checkpoints), signed by {}",
@@ -292,6 +316,9 @@ fn export_archive(
         summary.checkpoints,
         key_fingerprint(&key)
     );
-    println!("Verify it anywhere with: wardwatch audit verify --archive {} --passphrase-file FILE", out.display());
+    println!(
+        "Verify it anywhere with: wardwatch audit verify --archive {} --passphrase-file FILE",
+        out.display()
+    );
     Ok(())
 }

@@ -5,7 +5,6 @@ use std::io::{self, BufWriter, Write};
 use std::net::IpAddr;
 use std::path::Path;
 
-
 /// Without `ip`, the most recently seen devices; with it, that device's
 /// event types and peers.
 pub fn run(

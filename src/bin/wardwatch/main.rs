@@ -300,7 +300,11 @@ async fn wait_for_signal() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn status(data_dir: &std::path::Path, json: bool, passphrase_file: Option<&std::path::Path>) -> anyhow::Result<()> {
+fn status(
+    data_dir: &std::path::Path,
+    json: bool,
+    passphrase_file: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
     let s = wardwatch::status::read(data_dir)?;
     let live = s.is_live(chrono::Utc::now());
     let (alerts, rejected) = audit::open(data_dir, passphrase_file, false)?.store.counts()?;
