@@ -34,7 +34,7 @@ impl ConsoleId {
     pub fn read(data_dir: &Path) -> Result<Option<Self>, KeyError> {
         let path = data_dir.join(CONSOLE_ID_FILE);
         match std::fs::read_to_string(&path) {
-            Ok(text) => Self::parse(&text).map(Some).ok_or_else(|| KeyError::BadConsoleId { path }),
+            Ok(text) => Self::parse(&text).map(Some).ok_or(KeyError::BadConsoleId { path }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io(&path)(e)),
         }
@@ -64,7 +64,7 @@ impl ConsoleId {
                 Ok(id)
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                Self::read(data_dir)?.ok_or_else(|| KeyError::BadConsoleId { path })
+                Self::read(data_dir)?.ok_or(KeyError::BadConsoleId { path })
             }
             Err(e) => Err(io(&path)(e)),
         }
