@@ -192,7 +192,12 @@ pub(crate) fn load_with(
                 }
                 return Err(missing(data_dir, keyring_hint(data_dir)));
             };
-            let (backend, current) = os::locate(choice, &os::account(&id, false))?;
+            let (backend, current) = os::locate(choice, &os::account(&id, false)).map_err(|e| match e {
+                KeyError::NoKeyring { reason } if has_recovery_passphrase(data_dir) => KeyError::NoKeyring {
+                    reason: format!("{reason}; or open it with its recovery passphrase (--passphrase-file)"),
+                },
+                other => other,
+            })?;
             (backend, current, os::read(backend, &os::account(&id, true))?)
         }
         KeySource::Passphrase(p) => {
