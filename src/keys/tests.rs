@@ -192,6 +192,20 @@ fn error_messages_and_codes() {
     assert_eq!(Backend::RecoveryFile.to_string(), "recovery file");
 }
 
+/// Removes what a test left in a keyring: kernel keyring entries are also
+/// linked into the user's persistent keyring, which outlives the test session.
+fn forget(dir: &Path) -> R {
+    if let Some(id) = ConsoleId::read(dir)? {
+        for backend in [Backend::KernelKeyring, Backend::SecretService] {
+            for pending in [false, true] {
+                // A backend that is not there holds nothing to remove.
+                let _ = os::delete(backend, &os::account(&id, pending));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The whole life of keyring keys in one backend: create, reload, move the
 /// directory, rotate (with a crash before promotion), discard.
 fn keyring_life(choice: Choice, expected: Backend) -> R {
@@ -233,6 +247,7 @@ fn keyring_life(choice: Choice, expected: Backend) -> R {
     let kept = load_with(&moved, &KeySource::Keyring, false, choice)?;
     assert!(kept.current.same_as(&next) && kept.pending.is_none());
     os::delete(expected, &os::account(&id, false))?;
+    assert!(load_with(&moved, &KeySource::Keyring, false, choice).is_err(), "the entry is gone");
     Ok(())
 }
 
@@ -267,14 +282,16 @@ fn a_recovery_passphrase_keeps_the_keyring_copy_in_step() -> R {
         assert!(keys.current.same_as(&next), "{:?}", keys.backend);
         assert!(keys.pending.is_none(), "{:?}", keys.backend);
     }
+    forget(dir.path())?;
     Ok(())
 }
 
 #[test]
 fn auto_prefers_the_secret_service_and_finds_kernel_entries() -> R {
     // Under the desktop session both answer; a new entry goes to the Secret Service.
-    let dir = tempfile::tempdir()?;
-    let made = need_keyring(load_with(dir.path(), &KeySource::Keyring, true, Choice::Auto))?;
+    let first = tempfile::tempdir()?;
+    let made = need_keyring(load_with(first.path(), &KeySource::Keyring, true, Choice::Auto))?;
+    forget(first.path())?;
     if made.backend != Backend::SecretService {
         return Err("no Secret Service answered: run the tests under scripts/with-desktop-session.sh".into());
     }
@@ -284,6 +301,7 @@ fn auto_prefers_the_secret_service_and_finds_kernel_entries() -> R {
     let found = load_with(dir.path(), &KeySource::Keyring, false, Choice::Auto)?;
     assert_eq!(found.backend, Backend::KernelKeyring);
     assert!(found.current.same_as(&made.current));
+    forget(dir.path())?;
     Ok(())
 }
 
@@ -318,6 +336,7 @@ fn concurrent_creation(source: impl Fn() -> Result<KeySource, KeyError> + Sync, 
     assert!(keys.iter().filter(|k| k.created).count() <= 1);
     let again = load_with(dir.path(), &source()?, false, choice)?;
     assert!(again.current.same_as(&keys[0].current));
+    forget(dir.path())?;
     Ok(())
 }
 
