@@ -34,40 +34,30 @@ impl ConsoleId {
     pub fn read(data_dir: &Path) -> Result<Option<Self>, KeyError> {
         let path = data_dir.join(CONSOLE_ID_FILE);
         match std::fs::read_to_string(&path) {
-            Ok(text) => Self::parse(&text).map(Some).ok_or_else(|| KeyError::BadConsoleId { path }),
+            Ok(text) => Self::parse(&text).map(Some).ok_or(KeyError::BadConsoleId { path }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io(&path)(e)),
         }
     }
 
-    /// Reads the console id, creating it at random when there is none. A new
-    /// id is written beside its final name and hard-linked into place, so two
-    /// processes starting at once agree on one id.
-    pub fn read_or_create(data_dir: &Path) -> Result<Self, KeyError> {
-        if let Some(id) = Self::read(data_dir)? {
-            return Ok(id);
-        }
-        std::fs::create_dir_all(data_dir).map_err(io(data_dir))?;
+    /// A new random id (not yet saved: see [`ConsoleId::publish`]).
+    pub fn random() -> Result<Self, KeyError> {
         let mut raw = [0u8; 16];
         getrandom::fill(&mut raw).map_err(KeyError::Random)?;
-        let id = Self(hex::encode(raw));
+        Ok(Self(hex::encode(raw)))
+    }
+
+    /// Saves this id as the data directory's, unless it has one already.
+    /// `true`: this id is now the directory's; `false`: another was there
+    /// first (two processes starting at once agree on one id).
+    pub fn publish(&self, data_dir: &Path) -> Result<bool, KeyError> {
+        std::fs::create_dir_all(data_dir).map_err(io(data_dir))?;
         let path = data_dir.join(CONSOLE_ID_FILE);
-        let tmp = data_dir.join(format!(".console-id.{}.tmp", std::process::id()));
-        let _ = std::fs::remove_file(&tmp);
-        let linked = write_new(&tmp, format!("{}\n", id.0).as_bytes(), 0o644)
-            .and_then(|()| std::fs::hard_link(&tmp, &path))
-            .and_then(|()| sync_dir(data_dir));
-        let _ = std::fs::remove_file(&tmp);
-        match linked {
-            Ok(()) => {
-                tracing::info!(path = %path.display(), "Console id created.");
-                Ok(id)
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                Self::read(data_dir)?.ok_or_else(|| KeyError::BadConsoleId { path })
-            }
-            Err(e) => Err(io(&path)(e)),
+        let made = create_new(&path, format!("{}\n", self.0).as_bytes(), 0o644)?;
+        if made {
+            tracing::info!(path = %path.display(), "Console id created.");
         }
+        Ok(made)
     }
 }
 
@@ -102,14 +92,38 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     f.sync_all()
 }
 
+/// A fresh temp file name beside `name`: random, so that neither processes
+/// nor threads writing at once share one.
+fn temp_name(dir: &Path, name: &str) -> Result<PathBuf, KeyError> {
+    let mut raw = [0u8; 8];
+    getrandom::fill(&mut raw).map_err(KeyError::Random)?;
+    Ok(dir.join(format!(".{name}.{}.tmp", hex::encode(raw))))
+}
+
+/// Writes `bytes` to `path` unless it exists, so that a crash leaves either
+/// no file or the whole of it, and two writers never overwrite each other:
+/// a temp file beside it, fsync, hard link, fsync of the directory.
+/// `false` when `path` was already there (and is left as it was).
+pub fn create_new(path: &Path, bytes: &[u8], mode: u32) -> Result<bool, KeyError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = temp_name(dir, &name)?;
+    let linked = write_new(&tmp, bytes, mode).and_then(|()| std::fs::hard_link(&tmp, path));
+    let _ = std::fs::remove_file(&tmp);
+    match linked.and_then(|()| sync_dir(dir)) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(io(path)(e)),
+    }
+}
+
 /// Replaces `path` by `bytes` so that a crash leaves either the old or the
 /// new content: a temp file (mode 0600) beside it, fsync, rename, fsync of
 /// the directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
+    let tmp = temp_name(dir, &name)?;
     let written =
         write_new(&tmp, bytes, 0o600).and_then(|()| std::fs::rename(&tmp, path)).and_then(|()| sync_dir(dir));
     if written.is_err() {
@@ -159,17 +173,20 @@ mod tests {
     }
 
     #[test]
-    fn the_console_id_is_made_once() -> Result<(), KeyError> {
+    fn the_first_console_id_published_stays() -> Result<(), KeyError> {
         let dir = tempfile::tempdir().map_err(io(Path::new("tmp")))?;
         let data = dir.path().join("data");
         assert_eq!(ConsoleId::read(&data)?, None);
-        let id = ConsoleId::read_or_create(&data)?;
-        assert_eq!(ConsoleId::read_or_create(&data)?, id);
-        assert_eq!(ConsoleId::read(&data)?, Some(id.clone()));
-        let other = tempfile::tempdir().map_err(io(Path::new("tmp")))?;
-        assert_ne!(ConsoleId::read_or_create(other.path())?, id);
+        let (first, second) = (ConsoleId::random()?, ConsoleId::random()?);
+        assert_ne!(first, second);
+        assert!(first.publish(&data)?);
+        assert!(!second.publish(&data)?);
+        assert_eq!(ConsoleId::read(&data)?, Some(first));
+        let names: Vec<_> =
+            std::fs::read_dir(&data).map_err(io(&data))?.flatten().map(|e| e.file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from(CONSOLE_ID_FILE)], "no temp file left");
         std::fs::write(data.join(CONSOLE_ID_FILE), "junk").map_err(io(&data))?;
-        assert!(matches!(ConsoleId::read_or_create(&data), Err(KeyError::BadConsoleId { .. })));
+        assert!(matches!(ConsoleId::read(&data), Err(KeyError::BadConsoleId { .. })));
         Ok(())
     }
 }

@@ -132,10 +132,11 @@ pub fn has_recovery_passphrase(data_dir: &Path) -> bool {
 /// wrapped by the passphrase) and sets `created`; when there are none and
 /// `create` is false: [`KeyError::Missing`].
 ///
-/// `create` must be false for a data directory that already has a database:
-/// new keys would not open it. Even with `create`, no keys are made where the
-/// other source has some (a recovery file for `Keyring`, a console id, the
-/// mark of keyring keys, for `Passphrase`): `Missing` says which to use.
+/// Keys are made only for a data directory that never had any: none where
+/// the other source keeps them (a recovery file for `Keyring`; a console id,
+/// the mark of keyring keys, for `Passphrase`), and none in a keyring that
+/// lost its entry (a kernel keyring after a reboot): `Missing` then says
+/// where to look. Pass `create = false` for a directory that has a database.
 pub fn load(data_dir: &Path, source: &KeySource, create: bool) -> Result<Keys, KeyError> {
     load_with(data_dir, source, create, os::Choice::from_env()?)
 }
@@ -183,67 +184,101 @@ pub(crate) fn load_with(
     create: bool,
     choice: os::Choice,
 ) -> Result<Keys, KeyError> {
-    let (backend, current, pending, id) = match source {
+    let (backend, current, pending) = match source {
         KeySource::Keyring => {
-            let id = match ConsoleId::read(data_dir)? {
-                Some(id) => id,
-                None if create && !has_recovery_passphrase(data_dir) => ConsoleId::read_or_create(data_dir)?,
-                None => return Err(missing(data_dir, keyring_hint(data_dir))),
+            let Some(id) = ConsoleId::read(data_dir)? else {
+                if create && !has_recovery_passphrase(data_dir) {
+                    return create_in_keyring(data_dir, choice);
+                }
+                return Err(missing(data_dir, keyring_hint(data_dir)));
             };
-            let (backend, current) = os::locate(choice, &os::account(&id, false))?;
-            let pending = os::read(backend, &os::account(&id, true))?;
-            (backend, current, pending, Some(id))
+            let (backend, current) = os::locate(choice, &os::account(&id, false)).map_err(|e| match e {
+                KeyError::NoKeyring { reason } if has_recovery_passphrase(data_dir) => KeyError::NoKeyring {
+                    reason: format!("{reason}; or open it with its recovery passphrase (--passphrase-file)"),
+                },
+                other => other,
+            })?;
+            (backend, current, os::read(backend, &os::account(&id, true))?)
         }
         KeySource::Passphrase(p) => {
             let current = recovery::read(&data_dir.join(RECOVERY_FILE), p)?;
             let pending = recovery::read(&data_dir.join(RECOVERY_PENDING_FILE), p)?;
-            (Backend::RecoveryFile, current, pending, None)
+            (Backend::RecoveryFile, current, pending)
         }
     };
-    match (current, pending) {
-        (Some(current), pending) => {
+    match (current, pending, source) {
+        (Some(current), pending, _) => {
             tracing::info!(%backend, pending = pending.is_some(), "Keys loaded.");
             Ok(Keys { current, pending, created: false, backend })
         }
-        (None, Some(pending)) => {
+        (None, Some(pending), _) => {
             tracing::warn!(%backend, "Only a pending key bundle was found; using it.");
             Ok(Keys { current: pending, pending: None, created: false, backend })
         }
-        (None, None) => {
-            let refuse = match (&id, source) {
-                (_, KeySource::Keyring) if has_recovery_passphrase(data_dir) => Some(keyring_hint(data_dir)),
-                (None, KeySource::Passphrase(_)) if ConsoleId::read(data_dir)?.is_some() => Some(
-                    "its keys were made in the OS keyring: open it without a passphrase, then set a recovery passphrase"
-                        .into(),
-                ),
-                _ if !create => Some(match source {
-                    KeySource::Keyring => format!("no entry in the {backend}"),
-                    KeySource::Passphrase(_) => format!("no {RECOVERY_FILE}"),
-                }),
-                _ => None,
-            };
-            if let Some(hint) = refuse {
-                return Err(missing(data_dir, hint));
-            }
+        // A console id is written only once its keys are saved: they were
+        // lost (a kernel keyring after a reboot, another user or machine).
+        (None, None, KeySource::Keyring) => Err(missing(
+            data_dir,
+            format!(
+                "its keys were saved in an OS keyring but the {backend} has none \
+                 (a kernel keyring is emptied by a reboot){}",
+                if has_recovery_passphrase(data_dir) {
+                    "; open it with its recovery passphrase (--passphrase-file)"
+                } else {
+                    "; without a recovery passphrase they cannot be recovered"
+                }
+            ),
+        )),
+        (None, None, KeySource::Passphrase(_)) if ConsoleId::read(data_dir)?.is_some() => Err(missing(
+            data_dir,
+            format!("no {RECOVERY_FILE}: its keys were made in the OS keyring; open it without a passphrase, then set one"),
+        )),
+        (None, None, KeySource::Passphrase(_)) if !create => Err(missing(data_dir, format!("no {RECOVERY_FILE}"))),
+        (None, None, KeySource::Passphrase(p)) => {
             let (bundle, adopted) = new_bundle(data_dir)?;
-            match (&id, source) {
-                (Some(id), _) => os::write(backend, &os::account(id, false), &bundle)?,
-                (None, KeySource::Passphrase(p)) => write_recovery(data_dir, RECOVERY_FILE, &bundle, p)?,
-                (None, KeySource::Keyring) => return Err(missing(data_dir, "no console id")),
+            files::keys_dir(data_dir)?;
+            let text = recovery::wrap(&bundle, p, KdfParams::DEFAULT)?;
+            if !files::create_new(&data_dir.join(RECOVERY_FILE), text.as_bytes(), 0o600)? {
+                // Another process made them first: use theirs.
+                return load_with(data_dir, source, false, choice);
             }
-            if let Some(old) = adopted {
-                files::remove_durably(&old)?;
-                tracing::info!(path = %old.display(), "Patient-id key moved into the key bundle; its file is removed.");
-            }
-            tracing::info!(%backend, "Keys created.");
-            if backend == Backend::KernelKeyring {
-                tracing::warn!(
-                    "Keys are in the kernel keyring, which a reboot empties: set a recovery passphrase."
-                );
-            }
-            Ok(Keys { current: bundle, pending: None, created: true, backend })
+            created(data_dir, bundle, adopted, Backend::RecoveryFile)
         }
     }
+}
+
+/// New keys in the keyring of a data directory that has none anywhere. The
+/// console id is published only once the keys are saved under it, so an id
+/// on disk always means keys were saved.
+fn create_in_keyring(data_dir: &Path, choice: os::Choice) -> Result<Keys, KeyError> {
+    let id = ConsoleId::random()?;
+    let user = os::account(&id, false);
+    let (backend, _) = os::locate(choice, &user)?;
+    let (bundle, adopted) = new_bundle(data_dir)?;
+    os::write(backend, &user, &bundle)?;
+    if !id.publish(data_dir)? {
+        // Another process made keys first: use theirs.
+        os::delete(backend, &user)?;
+        return load_with(data_dir, &KeySource::Keyring, false, choice);
+    }
+    created(data_dir, bundle, adopted, backend)
+}
+
+fn created(
+    data_dir: &Path,
+    bundle: KeyBundle,
+    adopted: Option<PathBuf>,
+    backend: Backend,
+) -> Result<Keys, KeyError> {
+    if let Some(old) = adopted {
+        files::remove_durably(&old)?;
+        tracing::info!(path = %old.display(), "Patient-id key moved into the key bundle; its file is removed.");
+    }
+    tracing::info!(%backend, data_dir = %data_dir.display(), "Keys created.");
+    if backend == Backend::KernelKeyring {
+        tracing::warn!("Keys are in the kernel keyring, which a reboot empties: set a recovery passphrase.");
+    }
+    Ok(Keys { current: bundle, pending: None, created: true, backend })
 }
 
 fn keyring_hint(data_dir: &Path) -> String {

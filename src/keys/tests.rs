@@ -108,7 +108,7 @@ fn keys_are_not_made_where_the_other_source_has_some() -> R {
     assert!(!dir.path().join(CONSOLE_ID_FILE).exists());
     // A console id (keyring keys) and no recovery file: the passphrase makes none.
     let dir = tempfile::tempdir()?;
-    ConsoleId::read_or_create(dir.path())?;
+    ConsoleId::random()?.publish(dir.path())?;
     let err = load_with(dir.path(), &pass("pw")?, true, Choice::Auto).err();
     assert!(matches!(&err, Some(KeyError::Missing { hint, .. }) if hint.contains("OS keyring")), "{err:?}");
     assert!(!has_recovery_passphrase(dir.path()));
@@ -192,6 +192,20 @@ fn error_messages_and_codes() {
     assert_eq!(Backend::RecoveryFile.to_string(), "recovery file");
 }
 
+/// Removes what a test left in a keyring: kernel keyring entries are also
+/// linked into the user's persistent keyring, which outlives the test session.
+fn forget(dir: &Path) -> R {
+    if let Some(id) = ConsoleId::read(dir)? {
+        for backend in [Backend::KernelKeyring, Backend::SecretService] {
+            for pending in [false, true] {
+                // A backend that is not there holds nothing to remove.
+                let _ = os::delete(backend, &os::account(&id, pending));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The whole life of keyring keys in one backend: create, reload, move the
 /// directory, rotate (with a crash before promotion), discard.
 fn keyring_life(choice: Choice, expected: Backend) -> R {
@@ -233,6 +247,7 @@ fn keyring_life(choice: Choice, expected: Backend) -> R {
     let kept = load_with(&moved, &KeySource::Keyring, false, choice)?;
     assert!(kept.current.same_as(&next) && kept.pending.is_none());
     os::delete(expected, &os::account(&id, false))?;
+    assert!(load_with(&moved, &KeySource::Keyring, false, choice).is_err(), "the entry is gone");
     Ok(())
 }
 
@@ -267,14 +282,16 @@ fn a_recovery_passphrase_keeps_the_keyring_copy_in_step() -> R {
         assert!(keys.current.same_as(&next), "{:?}", keys.backend);
         assert!(keys.pending.is_none(), "{:?}", keys.backend);
     }
+    forget(dir.path())?;
     Ok(())
 }
 
 #[test]
 fn auto_prefers_the_secret_service_and_finds_kernel_entries() -> R {
     // Under the desktop session both answer; a new entry goes to the Secret Service.
-    let dir = tempfile::tempdir()?;
-    let made = need_keyring(load_with(dir.path(), &KeySource::Keyring, true, Choice::Auto))?;
+    let first = tempfile::tempdir()?;
+    let made = need_keyring(load_with(first.path(), &KeySource::Keyring, true, Choice::Auto))?;
+    forget(first.path())?;
     if made.backend != Backend::SecretService {
         return Err("no Secret Service answered: run the tests under scripts/with-desktop-session.sh".into());
     }
@@ -284,5 +301,51 @@ fn auto_prefers_the_secret_service_and_finds_kernel_entries() -> R {
     let found = load_with(dir.path(), &KeySource::Keyring, false, Choice::Auto)?;
     assert_eq!(found.backend, Backend::KernelKeyring);
     assert!(found.current.same_as(&made.current));
+    forget(dir.path())?;
     Ok(())
+}
+
+#[test]
+fn a_keyring_that_lost_its_keys_gets_no_new_ones() -> R {
+    let dir = tempfile::tempdir()?;
+    let choice = Choice::Kernel;
+    need_keyring(load_with(dir.path(), &KeySource::Keyring, true, choice))?;
+    let id = ConsoleId::read(dir.path())?.ok_or("no console id")?;
+    // What a reboot does to a kernel keyring.
+    os::delete(Backend::KernelKeyring, &os::account(&id, false))?;
+    let err = load_with(dir.path(), &KeySource::Keyring, true, choice).err();
+    assert!(matches!(&err, Some(KeyError::Missing { hint, .. }) if hint.contains("reboot")), "{err:?}");
+    assert!(os::read(Backend::KernelKeyring, &os::account(&id, false))?.is_none(), "new keys were made");
+    assert_eq!(ConsoleId::read(dir.path())?, Some(id));
+    Ok(())
+}
+
+/// Consoles started at once on a new data directory agree on one bundle.
+fn concurrent_creation(source: impl Fn() -> Result<KeySource, KeyError> + Sync, choice: Choice) -> R {
+    let dir = tempfile::tempdir()?;
+    let results: Vec<Result<Keys, String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| need_keyring(source().and_then(|src| load_with(dir.path(), &src, true, choice))))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("thread panicked".into()))).collect()
+    });
+    let keys = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+    assert!(keys.iter().all(|k| k.current.same_as(&keys[0].current)), "two bundles were made");
+    assert!(keys.iter().filter(|k| k.created).count() <= 1);
+    let again = load_with(dir.path(), &source()?, false, choice)?;
+    assert!(again.current.same_as(&keys[0].current));
+    forget(dir.path())?;
+    Ok(())
+}
+
+#[test]
+fn concurrent_creation_in_the_recovery_file_makes_one_bundle() -> R {
+    concurrent_creation(|| pass("pw"), Choice::Auto)
+}
+
+#[test]
+fn concurrent_creation_in_the_kernel_keyring_makes_one_bundle() -> R {
+    concurrent_creation(|| Ok(KeySource::Keyring), Choice::Kernel)
 }

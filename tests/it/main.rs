@@ -4,6 +4,7 @@
 mod clients;
 mod eve_file;
 mod http;
+mod keys;
 mod mllp;
 mod parse;
 mod serve;
