@@ -1,10 +1,11 @@
 //! The background task that delivers audit messages to the repository.
 //!
 //! The caller's side is [`AtnaForwarder::offer`]: a `try_send` on a bounded
-//! queue, which never waits; a full queue counts a drop. The task takes one
-//! event at a time, formats it, and writes it as one octet-counted frame on
-//! a TLS connection it keeps open. When the connection cannot be made or
-//! breaks, the event is kept and retried after a back-off that doubles from
+//! queue, which never waits; a full queue counts a drop. The task takes
+//! what is queued (up to [`BATCH`] events), formats each as one
+//! octet-counted frame, and writes them, then flushes, on a TLS connection
+//! it keeps open. When the connection cannot be made or breaks, the batch
+//! is kept and retried after a back-off that doubles from
 //! [`MIN_BACKOFF`] to [`MAX_BACKOFF`]. At shutdown, what is queued is sent
 //! within the configured bound; what is left is counted as dropped.
 //!
@@ -18,6 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures_util::FutureExt;
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, RootCertStore};
 use serde::Serialize;
@@ -39,7 +41,9 @@ pub const MIN_BACKOFF: Duration = Duration::from_millis(100);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How long a TCP connection and TLS handshake may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long one frame may take to write.
+/// At most this many frames are written before one flush.
+pub const BATCH: usize = 64;
+/// How long one batch of frames may take to write.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// After a handshake, how long to watch for the repository refusing this
 /// node (with TLS 1.3 a refused client certificate shows only after the
@@ -271,25 +275,31 @@ struct Worker {
 
 impl Worker {
     async fn run(mut self, mut rx: mpsc::Receiver<AtnaEvent>, shutdown: CancellationToken) {
-        let mut pending: Option<Vec<u8>> = None;
+        // Frames taken from the queue and not yet written: kept until they are.
+        let mut batch: Vec<Vec<u8>> = Vec::with_capacity(BATCH);
         let mut backoff = MIN_BACKOFF;
         loop {
-            let frame = match pending.take() {
-                Some(f) => f,
-                None => tokio::select! {
+            if batch.is_empty() {
+                tokio::select! {
                     biased;
                     () = shutdown.cancelled() => break,
                     event = rx.recv() => match event {
-                        Some(event) => self.frame(&event),
+                        Some(event) => batch.push(self.frame(&event)),
                         None => break,
                     },
-                },
-            };
-            match self.deliver(&frame).await {
-                Ok(()) => backoff = MIN_BACKOFF,
+                }
+                while batch.len() < BATCH {
+                    let Ok(event) = rx.try_recv() else { break };
+                    batch.push(self.frame(&event));
+                }
+            }
+            match self.deliver(&batch).await {
+                Ok(()) => {
+                    batch.clear();
+                    backoff = MIN_BACKOFF;
+                }
                 Err(e) => {
                     self.shared.failed(e);
-                    pending = Some(frame);
                     tokio::select! {
                         biased;
                         () = shutdown.cancelled() => break,
@@ -299,13 +309,12 @@ impl Worker {
                 }
             }
         }
-        self.flush(pending, rx).await;
+        self.flush(batch, rx).await;
     }
 
     /// Sends what is left, within the configured bound; counts the rest as dropped.
-    async fn flush(mut self, pending: Option<Vec<u8>>, mut rx: mpsc::Receiver<AtnaEvent>) {
+    async fn flush(mut self, mut left: Vec<Vec<u8>>, mut rx: mpsc::Receiver<AtnaEvent>) {
         rx.close();
-        let mut left: Vec<Vec<u8>> = pending.into_iter().collect();
         while let Ok(event) = rx.try_recv() {
             left.push(self.frame(&event));
         }
@@ -314,9 +323,10 @@ impl Worker {
         let bound = self.cfg.shutdown_flush();
         let _ = tokio::time::timeout(bound, async {
             let mut backoff = MIN_BACKOFF;
-            while let Some(frame) = left.get(done) {
-                match self.deliver(frame).await {
-                    Ok(()) => done += 1,
+            while done < total {
+                let batch = &left[done..total.min(done + BATCH)];
+                match self.deliver(batch).await {
+                    Ok(()) => done += batch.len(),
                     Err(e) => {
                         self.shared.failed(e);
                         tokio::time::sleep(backoff).await;
@@ -342,10 +352,12 @@ impl Worker {
         octet_counted(&syslog_message(event, &xml, &self.host, self.procid))
     }
 
-    /// Writes one frame, connecting first when needed.
-    async fn deliver(&mut self, frame: &[u8]) -> Result<(), String> {
+    /// Writes the frames, then flushes once, connecting first when needed.
+    /// On error none counts as sent (some may have arrived: the retry may
+    /// repeat them).
+    async fn deliver(&mut self, frames: &[Vec<u8>]) -> Result<(), String> {
         if let Some(conn) = self.conn.as_mut() {
-            if let Some(why) = closed(conn).await {
+            if let Some(why) = closed(conn) {
                 tracing::debug!(repository = %self.shared.url, why, "ATNA connection closed; reconnecting.");
                 self.conn = None;
                 self.shared.connected.store(false, Ordering::Relaxed);
@@ -363,13 +375,15 @@ impl Worker {
             }
         };
         let written = tokio::time::timeout(WRITE_TIMEOUT, async {
-            conn.write_all(frame).await?;
+            for frame in frames {
+                conn.write_all(frame).await?;
+            }
             conn.flush().await
         })
         .await;
         let error = match written {
             Ok(Ok(())) => {
-                self.shared.sent.fetch_add(1, Ordering::Relaxed);
+                self.shared.sent.fetch_add(frames.len() as u64, Ordering::Relaxed);
                 return Ok(());
             }
             Ok(Err(e)) => format!("writing to {}: {e}", self.shared.url),
@@ -403,14 +417,16 @@ impl Worker {
 
 /// Whether the repository has closed the connection (it sends nothing
 /// otherwise): `Some(why)` when closed. Reads without waiting.
-async fn closed(conn: &mut TlsStream<TcpStream>) -> Option<String> {
+fn closed(conn: &mut TlsStream<TcpStream>) -> Option<String> {
     let mut buf = [0u8; 256];
     loop {
-        match tokio::time::timeout(Duration::ZERO, conn.read(&mut buf)).await {
-            Err(_) => return None,
-            Ok(Ok(0)) => return Some("end of stream".to_owned()),
-            Ok(Ok(_)) => continue, // unexpected bytes from the repository: ignored
-            Ok(Err(e)) => return Some(e.to_string()),
+        // One poll, no timer (a zero timeout would still wait for the timer
+        // wheel's next tick); `read` is cancel-safe.
+        match conn.read(&mut buf).now_or_never() {
+            None => return None,
+            Some(Ok(0)) => return Some("end of stream".to_owned()),
+            Some(Ok(_)) => continue, // unexpected bytes from the repository: ignored
+            Some(Err(e)) => return Some(e.to_string()),
         }
     }
 }

@@ -170,3 +170,37 @@ fn hostile_strings_stay_well_formed_and_round_trip() -> TestResult {
     assert_eq!(doc.root_element().children().filter(|n| n.is_element()).count(), 5);
     Ok(())
 }
+
+/// What a parser must give back for `s`: the forbidden characters replaced.
+fn cleaned(s: &str) -> String {
+    s.chars().map(|c| if allowed(c) { c } else { '\u{fffd}' }).collect()
+}
+
+proptest::proptest! {
+    #[test]
+    fn any_strings_give_well_formed_xml_that_round_trips(
+        actor in "\\PC*|[\\x00-\\x7f]*",
+        summary in proptest::prelude::any::<String>(),
+        object in proptest::option::of(proptest::prelude::any::<String>()),
+        kind in "[a-z.]{0,12}|\\PC{0,12}",
+        host in proptest::prelude::any::<String>(),
+    ) {
+        let mut e = event(&kind, false, object.as_deref());
+        e.actor = actor.clone();
+        e.summary = summary.clone();
+        let Ok(c) = cfg() else { return Err(proptest::test_runner::TestCaseError::fail("cfg")) };
+        let xml = audit_message_xml(&e, &c, &host);
+        let doc = roxmltree::Document::parse(&xml)
+            .map_err(|err| proptest::test_runner::TestCaseError::fail(format!("{err}: {xml}")))?;
+        proptest::prop_assert_eq!(value(&doc, "ActiveParticipant/@UserID"), Some(cleaned(&actor)));
+        let description = value(&doc, "EventIdentification/EventOutcomeDescription");
+        proptest::prop_assert_eq!(description, (!summary.is_empty()).then(|| cleaned(&summary)));
+        proptest::prop_assert_eq!(
+            value(&doc, "ParticipantObjectIdentification/@ParticipantObjectID"),
+            object.as_deref().map(cleaned)
+        );
+        let this = doc.descendants().filter(|n| n.has_tag_name("ActiveParticipant")).nth(1);
+        let nap = this.and_then(|n| n.attribute("NetworkAccessPointID")).map(str::to_owned);
+        proptest::prop_assert_eq!(nap, Some(cleaned(&host)));
+    }
+}
