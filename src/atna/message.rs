@@ -1,10 +1,12 @@
 //! The audit message (DICOM PS3.15 A.5, derived from RFC 3881) and the
 //! RFC 5424 syslog message that carries it (IHE ITI-20). Pure: no I/O.
 //!
-//! Every value comes from the event or the configuration and is escaped
-//! here: `<&>"'` become entities, tabs and line ends in attributes become
-//! character references (so parsers keep them), and characters XML 1.0
-//! forbids (C0 controls, U+FFFE, U+FFFF) become U+FFFD, visibly.
+//! The XML is one line with no control characters: syslog receivers escape
+//! them (rsyslog writes LF as `#012`), which would break the XML. Every
+//! value comes from the event or the configuration and is escaped here:
+//! `<&>"'` become entities; tab, LF, CR, DEL and C1 controls become
+//! character references (so parsers keep them); characters XML 1.0 forbids
+//! (other C0 controls, U+FFFE, U+FFFF) become U+FFFD, visibly.
 
 use std::fmt::Write as _;
 
@@ -97,7 +99,7 @@ fn object_codes(kind: &str) -> (&'static str, &'static str, &'static str, Option
 pub fn audit_message_xml(event: &AtnaEvent, cfg: &AtnaConfig, host: &str) -> String {
     let codes = event_codes(&event.kind);
     let mut x = Xml(String::with_capacity(1024));
-    x.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<AuditMessage>\n");
+    x.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?><AuditMessage>");
 
     x.open(
         "EventIdentification",
@@ -115,9 +117,9 @@ pub fn audit_message_xml(event: &AtnaEvent, cfg: &AtnaConfig, host: &str) -> Str
     if !event.summary.is_empty() {
         x.raw("<EventOutcomeDescription>");
         x.text(&event.summary);
-        x.raw("</EventOutcomeDescription>\n");
+        x.raw("</EventOutcomeDescription>");
     }
-    x.raw("</EventIdentification>\n");
+    x.raw("</EventIdentification>");
 
     // Who did it: the requestor.
     let launcher = event.kind.starts_with("console.");
@@ -125,7 +127,7 @@ pub fn audit_message_xml(event: &AtnaEvent, cfg: &AtnaConfig, host: &str) -> Str
     if launcher {
         x.open("ActiveParticipant", &actor);
         x.dcm("RoleIDCode", ROLE_APPLICATION_LAUNCHER);
-        x.raw("</ActiveParticipant>\n");
+        x.raw("</ActiveParticipant>");
     } else {
         x.empty("ActiveParticipant", &actor);
     }
@@ -141,7 +143,7 @@ pub fn audit_message_xml(event: &AtnaEvent, cfg: &AtnaConfig, host: &str) -> Str
         ],
     );
     x.dcm("RoleIDCode", ROLE_APPLICATION);
-    x.raw("</ActiveParticipant>\n");
+    x.raw("</ActiveParticipant>");
 
     let mut source = vec![("AuditSourceID", cfg.audit_source_id.as_str())];
     if let Some(site) = &cfg.enterprise_site_id {
@@ -149,7 +151,7 @@ pub fn audit_message_xml(event: &AtnaEvent, cfg: &AtnaConfig, host: &str) -> Str
     }
     x.open("AuditSourceIdentification", &source);
     x.code("AuditSourceTypeCode", "4", "DCM", "Application Server Process");
-    x.raw("</AuditSourceIdentification>\n");
+    x.raw("</AuditSourceIdentification>");
 
     if let Some(object) = &event.object {
         let (id_type, id_meaning, type_code, role) = object_codes(&event.kind);
@@ -165,9 +167,9 @@ pub fn audit_message_xml(event: &AtnaEvent, cfg: &AtnaConfig, host: &str) -> Str
         x.code("ParticipantObjectIDTypeCode", id_type, OBJECT_CODE_SYSTEM, id_meaning);
         x.raw("<ParticipantObjectName>");
         x.text(object);
-        x.raw("</ParticipantObjectName>\n</ParticipantObjectIdentification>\n");
+        x.raw("</ParticipantObjectName></ParticipantObjectIdentification>");
     }
-    x.raw("</AuditMessage>\n");
+    x.raw("</AuditMessage>");
     x.0
 }
 
@@ -217,7 +219,7 @@ impl Xml {
         self.0.push_str(s);
     }
 
-    fn escaped(&mut self, s: &str, in_attribute: bool) {
+    fn escaped(&mut self, s: &str) {
         for c in s.chars() {
             match c {
                 '&' => self.0.push_str("&amp;"),
@@ -225,20 +227,22 @@ impl Xml {
                 '>' => self.0.push_str("&gt;"),
                 '"' => self.0.push_str("&quot;"),
                 '\'' => self.0.push_str("&apos;"),
-                // Parsers turn literal tabs and line ends in attributes into
-                // spaces, and CR into LF in text; references keep them.
-                '\t' | '\n' if in_attribute => {
+                c if !allowed(c) => self.0.push('\u{FFFD}'),
+                // Tab, LF, CR, DEL and C1 controls: parsers turn literal tabs
+                // and line ends in attributes into spaces, and CR into LF in
+                // text; references keep them, and keep the message free of
+                // control characters, which syslog receivers escape (rsyslog
+                // writes LF as `#012`).
+                c if c.is_control() => {
                     let _ = write!(self.0, "&#{};", u32::from(c));
                 }
-                '\r' => self.0.push_str("&#13;"),
-                c if allowed(c) => self.0.push(c),
-                _ => self.0.push('\u{FFFD}'),
+                c => self.0.push(c),
             }
         }
     }
 
     fn text(&mut self, s: &str) {
-        self.escaped(s, false);
+        self.escaped(s);
     }
 
     fn start(&mut self, name: &str, attrs: &[(&str, &str)]) {
@@ -248,19 +252,19 @@ impl Xml {
             self.0.push(' ');
             self.0.push_str(k);
             self.0.push_str("=\"");
-            self.escaped(v, true);
+            self.escaped(v);
             self.0.push('"');
         }
     }
 
     fn open(&mut self, name: &str, attrs: &[(&str, &str)]) {
         self.start(name, attrs);
-        self.0.push_str(">\n");
+        self.0.push('>');
     }
 
     fn empty(&mut self, name: &str, attrs: &[(&str, &str)]) {
         self.start(name, attrs);
-        self.0.push_str("/>\n");
+        self.0.push_str("/>");
     }
 
     fn code(&mut self, name: &str, code: &str, system: &str, meaning: &str) {

@@ -413,3 +413,138 @@ fn a_burst_is_delivered_in_order_without_loss() -> anyhow::Result<()> {
     println!("{N} offers took {offered:?}; all sent in {sent:?} ({rate:.0} messages/s, debug build)");
     Ok(())
 }
+
+/// A private rsyslogd (Debian's rsyslog, gtls driver from rsyslog-gnutls) as
+/// an independent RFC 5425 receiver: TLS on a free loopback port, client
+/// certificates signed by the test CA required, every message written to
+/// `out` as one JSON line; killed when dropped.
+struct RsyslogArr {
+    child: std::process::Child,
+    port: u16,
+    out: std::path::PathBuf,
+}
+
+impl RsyslogArr {
+    fn start(dir: &Path, pki: &Pki) -> anyhow::Result<Self> {
+        let work = dir.join("rsyslog");
+        std::fs::create_dir_all(&work)?;
+        let port = free_port()?;
+        let out = work.join("received.jsonl");
+        let conf = work.join("rsyslog.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "global(workDirectory=\"{work}\" DefaultNetstreamDriver=\"gtls\" \
+                   DefaultNetstreamDriverCAFile=\"{ca}\" DefaultNetstreamDriverCertFile=\"{cert}\" \
+                   DefaultNetstreamDriverKeyFile=\"{key}\")\n\
+                 module(load=\"imtcp\" StreamDriver.Name=\"gtls\" StreamDriver.Mode=\"1\" \
+                   StreamDriver.AuthMode=\"x509/certvalid\")\n\
+                 input(type=\"imtcp\" address=\"127.0.0.1\" port=\"{port}\")\n\
+                 template(name=\"atna\" type=\"list\") {{\n\
+                   constant(value=\"{{\\\"pri\\\":\\\"\") property(name=\"pri\")\n\
+                   constant(value=\"\\\",\\\"hostname\\\":\\\"\") property(name=\"hostname\" format=\"json\")\n\
+                   constant(value=\"\\\",\\\"app\\\":\\\"\") property(name=\"app-name\" format=\"json\")\n\
+                   constant(value=\"\\\",\\\"msgid\\\":\\\"\") property(name=\"msgid\" format=\"json\")\n\
+                   constant(value=\"\\\",\\\"sd\\\":\\\"\") property(name=\"structured-data\" format=\"json\")\n\
+                   constant(value=\"\\\",\\\"msg\\\":\\\"\") property(name=\"msg\" format=\"json\")\n\
+                   constant(value=\"\\\"}}\\n\")\n\
+                 }}\n\
+                 action(type=\"omfile\" file=\"{out}\" template=\"atna\")\n",
+                work = work.display(),
+                ca = pki.path("ca.pem").display(),
+                cert = pki.path("server.pem").display(),
+                key = pki.path("server.key").display(),
+                out = out.display(),
+            ),
+        )?;
+        let child = std::process::Command::new("rsyslogd")
+            .arg("-n")
+            .arg("-f")
+            .arg(&conf)
+            .arg("-i")
+            .arg(work.join("rsyslogd.pid"))
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .context("could not start rsyslogd (packages rsyslog, rsyslog-gnutls)")?;
+        let mut me = Self { child, port, out };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(exit) = me.child.try_wait()? {
+                bail!(
+                    "rsyslogd exited at start ({exit}); configuration:\n{}",
+                    std::fs::read_to_string(&conf)?
+                );
+            }
+            ensure!(Instant::now() < deadline, "rsyslogd did not open port {port} within 10 s");
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        Ok(me)
+    }
+
+    /// The JSON lines written so far.
+    fn received(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.out)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+}
+
+impl Drop for RsyslogArr {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn rsyslog_as_the_repository_reads_rfc_5424_with_the_ihe_msgid() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let pki = Pki::new(&dir.path().join("pki"))?;
+    let arr = RsyslogArr::start(dir.path(), &pki)?;
+    let h = Harness::new()?;
+    let f = h.spawn(config(&pki, arr.port, "client")?)?;
+    f.offer(event(7, "key.rotated", "admin", true, Some("db-key"), "Database key rotated."));
+    f.offer(event(8, "alert.rejected", "gw-icu-1", false, None, "CEF header incomplete <&>"));
+    wait_status(&f, |s| s.sent == 2)?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let lines = loop {
+        let lines = arr.received();
+        if lines.len() >= 2 {
+            break lines;
+        }
+        ensure!(Instant::now() < deadline, "rsyslogd wrote {} lines: {lines:?}", lines.len());
+        std::thread::sleep(Duration::from_millis(25));
+    };
+    ensure!(lines.len() == 2, "{lines:?}");
+    let mut ids = Vec::new();
+    for l in &lines {
+        let field = |k: &str| l[k].as_str().unwrap_or_default().to_owned();
+        assert_eq!(
+            (field("hostname"), field("app"), field("msgid")),
+            (HOST.into(), "wardwatch".into(), "IHE+RFC-3881".into())
+        );
+        let msg = field("msg");
+        let xml = msg.trim_start_matches('\u{FEFF}');
+        let doc =
+            roxmltree::Document::parse(xml).with_context(|| format!("rsyslog's MSG is not XML: {msg}"))?;
+        let event_id =
+            doc.descendants().find(|n| n.has_tag_name("EventID")).and_then(|n| n.attribute("csd-code"));
+        let outcome = doc
+            .descendants()
+            .find(|n| n.has_tag_name("EventIdentification"))
+            .and_then(|n| n.attribute("EventOutcomeIndicator"));
+        ids.push((field("pri"), field("sd"), event_id.map(str::to_owned), outcome.map(str::to_owned)));
+    }
+    ids.sort();
+    assert_eq!(
+        ids,
+        [
+            ("84".into(), "[meta sequenceId=\"8\"]".into(), Some("110113".into()), Some("4".into())),
+            ("85".into(), "[meta sequenceId=\"7\"]".into(), Some("110113".into()), Some("0".into())),
+        ]
+    );
+    h.stop(Duration::from_secs(10))?;
+    Ok(())
+}

@@ -39,10 +39,17 @@ fn value(doc: &roxmltree::Document, path: &str) -> Option<String> {
     None
 }
 
+/// The message one element a line, for reading snapshots; checks first that
+/// it is one line with no control characters, as sent.
+fn lines(xml: &str) -> String {
+    assert!(!xml.chars().any(char::is_control), "control characters in {xml:?}");
+    xml.replace("><", ">\n<")
+}
+
 #[test]
 fn security_alert_snapshot() -> TestResult {
     let xml = audit_message_xml(&event("alert.received", true, Some("alert-7f3a")), &cfg()?, "ww-host-1");
-    insta::assert_snapshot!(xml);
+    insta::assert_snapshot!(lines(&xml));
     Ok(())
 }
 
@@ -51,14 +58,14 @@ fn application_start_snapshot() -> TestResult {
     let mut c = cfg()?;
     c.enterprise_site_id = None;
     let xml = audit_message_xml(&event("console.started", true, None), &c, "10.1.2.3");
-    insta::assert_snapshot!(xml);
+    insta::assert_snapshot!(lines(&xml));
     Ok(())
 }
 
 #[test]
 fn failed_login_snapshot() -> TestResult {
     let xml = audit_message_xml(&event("user.login", false, Some("nurse.jones")), &cfg()?, "ww-host-1");
-    insta::assert_snapshot!(xml);
+    insta::assert_snapshot!(lines(&xml));
     Ok(())
 }
 
@@ -148,6 +155,7 @@ fn hostile_strings_stay_well_formed_and_round_trip() -> TestResult {
     c.audit_source_id = hostile.into();
     c.enterprise_site_id = Some(hostile.into());
     let xml = audit_message_xml(&e, &c, hostile);
+    assert!(!xml.chars().any(char::is_control), "control characters in {xml:?}");
     let doc = roxmltree::Document::parse(&xml)?;
     // Forbidden characters are replaced visibly; everything else survives exactly.
     let expected: String = hostile
@@ -190,6 +198,7 @@ proptest::proptest! {
         e.summary = summary.clone();
         let Ok(c) = cfg() else { return Err(proptest::test_runner::TestCaseError::fail("cfg")) };
         let xml = audit_message_xml(&e, &c, &host);
+        proptest::prop_assert!(!xml.chars().any(|c| c.is_ascii_control()), "control characters in {:?}", xml);
         let doc = roxmltree::Document::parse(&xml)
             .map_err(|err| proptest::test_runner::TestCaseError::fail(format!("{err}: {xml}")))?;
         proptest::prop_assert_eq!(value(&doc, "ActiveParticipant/@UserID"), Some(cleaned(&actor)));
