@@ -293,7 +293,18 @@ impl Worker {
                     batch.push(self.frame(&event));
                 }
             }
-            match self.deliver(&batch).await {
+            // Shutdown does not wait for a connection attempt or a stalled
+            // write: the flush below has its own bound.
+            let delivered = tokio::select! {
+                biased;
+                r = self.deliver(&batch) => r,
+                () = shutdown.cancelled() => {
+                    // A frame may be half written: that connection is done.
+                    self.conn = None;
+                    break;
+                }
+            };
+            match delivered {
                 Ok(()) => {
                     batch.clear();
                     backoff = MIN_BACKOFF;

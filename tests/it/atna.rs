@@ -366,6 +366,38 @@ fn shutdown_is_bounded_when_the_repository_is_away() -> anyhow::Result<()> {
 }
 
 #[test]
+fn shutdown_does_not_wait_for_a_repository_that_never_answers() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let pki = Pki::new(&dir.path().join("pki"))?;
+    // Takes the TCP connection and never says a word: the TLS handshake hangs.
+    let silent = TcpListener::bind("127.0.0.1:0")?;
+    silent.set_nonblocking(true)?;
+    let h = Harness::new()?;
+    let mut cfg = config(&pki, silent.local_addr()?.port(), "client")?;
+    cfg.shutdown_flush_ms = 300;
+    let f = h.spawn(cfg)?;
+    f.offer(event(1, "console.stopped", "admin", true, None, "stopping"));
+    // The forwarder is in its handshake once the connection is accepted.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let _held = loop {
+        match silent.accept() {
+            Ok((conn, _)) => break conn,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                ensure!(Instant::now() < deadline, "the forwarder never connected");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let took = h.stop(Duration::from_secs(15))?;
+    assert!(took < Duration::from_secs(2), "shutdown took {took:?} (the handshake timeout is 10 s)");
+    let s = f.status();
+    assert_eq!((s.sent, s.dropped), (0, 1), "{s:?}");
+    println!("shutdown during a hung handshake took {took:?}");
+    Ok(())
+}
+
+#[test]
 fn unusable_files_are_named_at_start() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let pki = Pki::new(&dir.path().join("pki"))?;
