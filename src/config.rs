@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::atna::AtnaConfig;
 use crate::ingest::{HttpConfig, IngestConfig, ListenUrl, ListenUrlError, TlsFiles, TokenEntry};
 
 /// Environment variable naming the data directory.
@@ -26,6 +27,8 @@ pub struct ConsoleConfig {
     /// How many decoded messages may wait for the store before TCP listeners
     /// stop reading and UDP listeners drop.
     pub queue_capacity: usize,
+    /// `[atna]`: forward audit events to an IHE Audit Record Repository.
+    pub atna: Option<AtnaConfig>,
 }
 
 /// The configuration file: every key optional.
@@ -44,6 +47,9 @@ pub struct ConfigFile {
     pub tls: Option<TlsFiles>,
     /// `[http]`: the HTTP listener's settings.
     pub http: Option<HttpFile>,
+    /// `[atna]`: IHE ATNA audit forwarding (syslog TLS to an Audit Record
+    /// Repository). Relative paths are read from the file's directory.
+    pub atna: Option<AtnaConfig>,
 }
 
 /// The `[http]` table: `[[http.tokens]]` entries (name, sha256, disabled).
@@ -74,6 +80,7 @@ impl ConsoleConfig {
             listen: DEFAULT_LISTEN.iter().filter_map(|s| s.parse().ok()).collect(),
             ingest: IngestConfig::default(),
             queue_capacity: 8192,
+            atna: None,
         }
     }
 
@@ -102,6 +109,9 @@ impl ConsoleConfig {
         }
         if let Some(h) = file.http {
             self.ingest.http = HttpConfig { tokens: h.tokens };
+        }
+        if let Some(a) = file.atna {
+            self.atna = Some(a);
         }
         self
     }
@@ -134,6 +144,9 @@ impl ConsoleConfig {
             return Err(ConfigError::Invalid("queue_capacity must be at least 1".into()));
         }
         self.ingest.http.validate().map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        if let Some(atna) = &self.atna {
+            atna.validate().map_err(ConfigError::Invalid)?;
+        }
         Ok(self)
     }
 }
@@ -154,6 +167,9 @@ impl ConfigFile {
                     *p = dir.join(&*p);
                 }
             }
+        }
+        if let (Some(atna), Some(dir)) = (file.atna.as_mut(), path.parent()) {
+            atna.resolve_paths(dir);
         }
         Ok(file)
     }
@@ -222,6 +238,29 @@ mod tests {
         let mut c = ConsoleConfig::new("/d");
         c.ingest.max_message_bytes = 100;
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn atna_table_is_read_with_paths_relative_to_the_file() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("wardwatch.toml");
+        std::fs::write(
+            &path,
+            "[atna]\nurl = \"tls://arr.example:6514\"\nca_file = \"arr-ca.pem\"\nclient_cert_file = \"/etc/n.pem\"\nclient_key_file = \"n.key\"\naudit_source_id = \"ww-icu\"\n",
+        )?;
+        let c = ConsoleConfig::new("/d").with_file(ConfigFile::read(&path)?).validate()?;
+        let atna = c.atna.ok_or("no [atna]")?;
+        assert_eq!(atna.url.to_string(), "tls://arr.example:6514");
+        assert_eq!(atna.ca_file, dir.path().join("arr-ca.pem"));
+        assert_eq!(atna.client_cert_file, Some(PathBuf::from("/etc/n.pem")));
+        assert_eq!(atna.client_key_file, Some(dir.path().join("n.key")));
+        assert_eq!(atna.queue_capacity, crate::atna::DEFAULT_QUEUE_CAPACITY);
+        assert!(ConsoleConfig::new("/d").validate()?.atna.is_none());
+        let half: ConfigFile = toml::from_str(
+            "[atna]\nurl = \"tls://a:1\"\nca_file = \"c\"\nclient_key_file = \"k\"\naudit_source_id = \"w\"\n",
+        )?;
+        assert!(ConsoleConfig::new("/d").with_file(half).validate().is_err());
+        Ok(())
     }
 
     #[test]

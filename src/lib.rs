@@ -7,6 +7,7 @@
 //! owns it all and broadcasts each stored alert to whoever subscribed.
 #![deny(unsafe_code)]
 
+pub mod atna;
 pub mod audit;
 pub mod codec;
 pub mod config;

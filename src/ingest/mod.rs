@@ -29,6 +29,8 @@ pub use http::{sha256_hex, HttpConfig, NewToken, TokenConfigError, TokenEntry, A
 use sources::{Outcome, Tables};
 pub use sources::{ReasonCount, SourceCounts, SourceStatus, MAX_REASONS, MAX_SOURCES, OTHER_REASONS};
 pub use tls::{server_config as tls_server_config, TlsError, TlsFiles};
+// Read PEM files for the ATNA client (src/atna), with the same errors as the listeners.
+pub(crate) use tls::{read_certs as tls_read_certs, read_key as tls_read_key};
 pub use url::{Endpoint, ListenUrl, ListenUrlError, Transport};
 
 use crate::model::{Alert, DeviceContext, DeviceObservation, Format, RawMessage};

@@ -119,7 +119,7 @@ fn read(what: &'static str, path: &Path) -> Result<Vec<u8>, TlsError> {
     std::fs::read(path).map_err(|source| TlsError::Read { what, path: path.to_owned(), source })
 }
 
-fn read_certs(what: &'static str, path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+pub(crate) fn read_certs(what: &'static str, path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let invalid = |reason: String| TlsError::Invalid { what, path: path.to_owned(), reason };
     let certs = CertificateDer::pem_slice_iter(&read(what, path)?)
         .collect::<Result<Vec<_>, _>>()
@@ -130,7 +130,7 @@ fn read_certs(what: &'static str, path: &Path) -> Result<Vec<CertificateDer<'sta
     Ok(certs)
 }
 
-fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+pub(crate) fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
     warn_if_shared(path);
     PrivateKeyDer::from_pem_slice(&read(KEY, path)?).map_err(|e| TlsError::Invalid {
         what: KEY,

@@ -1,6 +1,7 @@
 //! Integration tests of the core over real sockets and real files: the
 //! `wardwatch` binary is started as a person would start it.
 
+mod atna;
 mod clients;
 mod eve_file;
 mod http;

@@ -291,7 +291,12 @@ fn export_archive(
         );
     }
     let pass = Passphrase::from_file(passphrase_file).map_err(coded)?;
-    let console_id = keys::ConsoleId::read_or_create(dir).map_err(coded)?.as_str().to_owned();
+    // The console id (keyring mode); a data directory keyed only by its
+    // recovery file is named by its signing key.
+    let console_id = match keys::ConsoleId::read(dir).map_err(coded)? {
+        Some(id) => id.as_str().to_owned(),
+        None => key_fingerprint(&key),
+    };
     let summary =
         export::export(store.connection(), out, &pass, from, to, &bundle.signing_key(), &console_id)?;
     store
