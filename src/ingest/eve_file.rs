@@ -23,8 +23,10 @@
 //!   for, shown in the listener's error; it is not a failure.
 //! - Position: (device, inode, offset) of the last line handed to the
 //!   console, saved atomically at most every [`SAVE_EVERY`], at rotation and
-//!   at shutdown ([`position`]). A restart resumes there; a crash may re-read
-//!   up to a second of lines (stored twice) but does not skip any.
+//!   at shutdown ([`position`]), and only once the writer says every line
+//!   before it is durable ([`super::durable`]). A restart resumes there; a
+//!   crash may re-read up to a second of lines (stored twice) but does not
+//!   skip any.
 //! - Back-pressure: a full queue makes the follower wait; nothing is dropped.
 
 mod lines;
@@ -53,6 +55,8 @@ use crate::normalize::{self, Receipt};
 const POLL: Duration = Duration::from_millis(250);
 /// How often, at most, the position is saved while reading.
 const SAVE_EVERY: Duration = Duration::from_secs(1);
+/// How long saving the position waits for the lines before it to be durable.
+const FLUSH_WAIT: Duration = Duration::from_secs(5);
 /// How much is read at once.
 const CHUNK: usize = 64 * 1024;
 
@@ -305,6 +309,13 @@ impl Follower {
             return;
         }
         self.saved_at = Instant::now();
+        // The position may only pass lines that are durable: a crash after
+        // saving it must not skip lines that were queued but not stored.
+        let deadline = tokio::time::Instant::now() + FLUSH_WAIT;
+        if let Err(e) = self.runtime.block_on(super::durable(&self.tx, deadline)) {
+            tracing::debug!(listener = %self.listener.url(), reason = ?e, "Lines not yet durable: EVE position not saved this time.");
+            return;
+        }
         match position::save(dir, &self.path, &p) {
             Ok(()) => self.saved = Some(p),
             Err(e) => {

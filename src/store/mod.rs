@@ -223,6 +223,8 @@ impl Store {
                             ])
                             .map_err(wrap)?;
                     }
+                    // Not a record: the console's writer answers it after the commit.
+                    Ingested::Flush(_) => {}
                     Ingested::Context(c) => {
                         let (ip, at) = (c.device.to_string(), c.seen_at.timestamp_micros());
                         seen_stmt.execute(params![ip, at]).map_err(wrap)?;

@@ -217,6 +217,7 @@ fn serve(data_dir: Option<PathBuf>, listen: Vec<ListenUrl>, config: Option<PathB
             updated_at: chrono::Utc::now(),
             running,
             listeners: console.listeners(),
+            store: Some(console.store_health()),
         };
         let write_status = |running: bool| {
             if let Err(e) = wardwatch::status::write(console.data_dir(), &snapshot(running)) {
@@ -288,11 +289,38 @@ fn status(data_dir: &std::path::Path, json: bool) -> anyhow::Result<()> {
     };
     writeln!(out, "Console: {state}")?;
     writeln!(out, "Stored:  {alerts} alerts, {rejected} rejected messages kept raw")?;
+    if let Some(h) = &s.store {
+        let since = h.since.format("%Y-%m-%d %H:%M:%S UTC");
+        if h.ok {
+            let mean = if h.batches > 0 { h.stored as f64 / h.batches as f64 } else { 0.0 };
+            writeln!(
+                out,
+                "Store:   writing since {since}; this run {} records in {} transactions (mean {mean:.1}, largest {})",
+                h.stored, h.batches, h.largest_batch
+            )?;
+        } else {
+            writeln!(
+                out,
+                "Store:   FAILING since {since}: {}\n         {} messages waiting; ingest waits (TCP back-pressure, UDP drops counted, HTTP 503, MLLP AE) and resumes by itself when the store can write",
+                h.error.as_deref().unwrap_or("unknown error"),
+                h.pending
+            )?;
+        }
+    }
     writeln!(out)?;
     writeln!(
         out,
-        "{:<26} {:<10} {:>9} {:>9} {:>9} {:>9} {:>8} {:>6} {:>8}",
-        "LISTENER", "STATE", "RECEIVED", "PARSED", "REJECTED", "OVERSIZE", "DROPPED", "CONNS", "REFUSED"
+        "{:<26} {:<10} {:>9} {:>9} {:>9} {:>9} {:>8} {:>6} {:>8} {:>9}",
+        "LISTENER",
+        "STATE",
+        "RECEIVED",
+        "PARSED",
+        "REJECTED",
+        "OVERSIZE",
+        "DROPPED",
+        "CONNS",
+        "REFUSED",
+        "STORED"
     )?;
     for l in &s.listeners {
         let c = l.counters;
@@ -302,7 +330,7 @@ fn status(data_dir: &std::path::Path, json: bool) -> anyhow::Result<()> {
             .unwrap_or_default();
         writeln!(
             out,
-            "{:<26} {:<10} {:>9} {:>9} {:>9} {:>9} {:>8} {:>6} {:>8}",
+            "{:<26} {:<10} {:>9} {:>9} {:>9} {:>9} {:>8} {:>6} {:>8} {:>9}",
             match (l.url.split_once("://"), l.bound_addr) {
                 (Some((scheme, _)), Some(bound)) => format!("{scheme}://{bound}"),
                 _ => l.url.clone(),
@@ -314,8 +342,16 @@ fn status(data_dir: &std::path::Path, json: bool) -> anyhow::Result<()> {
             c.oversize,
             c.dropped,
             c.connections,
-            c.refused
+            c.refused,
+            c.stored
         )?;
+        if c.store_unavailable > 0 {
+            writeln!(
+                out,
+                "    not acknowledged because the store was not writing (HTTP 503, MLLP AE): {}",
+                c.store_unavailable
+            )?;
+        }
         if c.context > 0 {
             writeln!(out, "    of those parsed, device records (context, not alerts): {}", c.context)?;
         }
