@@ -2,6 +2,8 @@
 //! `wardwatch` binary is started as a person would start it.
 
 mod clients;
+mod crash;
+mod disk_full;
 mod eve_file;
 mod http;
 mod mllp;

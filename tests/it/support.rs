@@ -110,6 +110,14 @@ impl Serve {
             .with_context(|| format!("serve has no {scheme}:// listener"))
     }
 
+    /// Kills the server at once with SIGKILL (`kill -9`: no clean shutdown,
+    /// as a crash or a power cut would end it) and waits until it is gone.
+    pub fn kill9(mut self) -> anyhow::Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+
     /// Sends SIGTERM and waits for a clean exit; returns what it printed last.
     pub fn stop(mut self) -> anyhow::Result<String> {
         let status = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status()?;

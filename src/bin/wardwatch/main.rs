@@ -191,6 +191,9 @@ fn serve(data_dir: Option<PathBuf>, listen: Vec<ListenUrl>, config: Option<PathB
     let runtime = tokio::runtime::Runtime::new().context("could not start the async runtime")?;
     runtime.block_on(async move {
         let console = Console::start(cfg).await?;
+        // Watched before "ready" is printed: a SIGTERM sent as soon as the
+        // console says it is ready must stop it cleanly, not kill it.
+        let signal = wait_for_signal()?;
         let mut out = io::stdout().lock();
         let mut failed = 0;
         for l in console.listeners() {
@@ -224,7 +227,6 @@ fn serve(data_dir: Option<PathBuf>, listen: Vec<ListenUrl>, config: Option<PathB
                 tracing::warn!(error = %e, "Status file not written.");
             }
         };
-        let signal = wait_for_signal();
         tokio::pin!(signal);
         loop {
             write_status(true);
@@ -256,15 +258,18 @@ fn serve(data_dir: Option<PathBuf>, listen: Vec<ListenUrl>, config: Option<PathB
     })
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
+/// Starts watching SIGTERM and SIGINT now; the future ends when one comes.
+fn wait_for_signal() -> anyhow::Result<impl std::future::Future<Output = anyhow::Result<()>>> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).context("could not watch SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("could not watch SIGINT")?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
-    Ok(())
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        Ok(())
+    })
 }
 
 fn status(data_dir: &std::path::Path, json: bool) -> anyhow::Result<()> {
