@@ -384,3 +384,65 @@ fn describe(e: &StoreError, db: &Path) -> String {
     }
     e.to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Format;
+    use crate::normalize::{self, Receipt};
+    use tokio::sync::oneshot;
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    fn alert(text: &str) -> Result<Ingested, Box<dyn std::error::Error>> {
+        let receipt = Receipt { received_at: Utc::now(), source_addr: None, listener: None };
+        let raw = format!("<11>1 2024-05-01T10:00:00Z gw app 12 BEACON - {text}");
+        Ok(Ingested::Alert(normalize::decode(Format::Rfc5424, raw.as_bytes(), &receipt)?))
+    }
+
+    #[test]
+    fn a_flush_is_answered_once_everything_queued_before_it_is_committed() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let health = Arc::new(Mutex::new(StoreHealth::new()));
+        let writer = Writer {
+            store: Store::open(dir.path())?,
+            bus: broadcast::channel(16).0,
+            health: health.clone(),
+            listeners: Arc::default(),
+        };
+        let (tx, rx) = mpsc::channel(64);
+        let thread = std::thread::spawn(move || writer.run(rx));
+        for i in 0..3 {
+            tx.blocking_send(alert(&format!("a{i}"))?)?;
+        }
+        let (reply, answer) = oneshot::channel();
+        tx.blocking_send(Ingested::Flush(reply))?;
+        assert_eq!(answer.blocking_recv()?, Ok(()));
+        // Answered: the alerts are committed, visible to another connection.
+        assert_eq!(Store::open_read_only(dir.path())?.counts()?.0, 3);
+        let h = health.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        assert!(h.ok && h.error.is_none(), "{h:?}");
+        assert_eq!(h.stored, 3, "a flush is not a record");
+        assert!(h.batches >= 1 && h.largest_batch <= 4, "{h:?}");
+        drop(tx);
+        thread.join().map_err(|_| "the writer panicked")?;
+        Ok(())
+    }
+
+    #[test]
+    fn a_full_disk_is_named_first() {
+        let full = StoreError::Sqlite {
+            path: "/data/wardwatch.db".into(),
+            source: rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+                Some("database or disk is full".into()),
+            ),
+        };
+        assert_eq!(
+            describe(&full, Path::new("/data/wardwatch.db")),
+            "disk full: no space left on the device holding /data (SQLite: database or disk is full)"
+        );
+        let missing = StoreError::Missing("/nowhere".into());
+        assert_eq!(describe(&missing, Path::new("/nowhere/wardwatch.db")), missing.to_string());
+    }
+}
