@@ -23,7 +23,8 @@ use crate::support::{alerts_json, Serve};
 const PCD01: &[u8] = include_bytes!("../fixtures/hl7/pcd01-spo2.hl7");
 /// How many times the server is killed.
 const KILLS: usize = 5;
-/// Concurrent HTTP senders.
+/// Concurrent HTTP senders (`WARDWATCH_CRASH_SENDERS=N` for another number,
+/// to see how group commit scales).
 const HTTP_SENDERS: usize = 4;
 
 /// A small HTTP/1.1 client on one keep-alive connection: the crash test
@@ -236,6 +237,10 @@ fn kill_9_at_random_moments_loses_nothing_acknowledged() -> anyhow::Result<()> {
     };
     println!("crash test seed: {seed} (WARDWATCH_CRASH_SEED={seed} repeats this run)");
     let mut rng = Rng(seed);
+    let senders_n = match std::env::var("WARDWATCH_CRASH_SENDERS") {
+        Ok(s) => s.parse().context("WARDWATCH_CRASH_SENDERS is not a number")?,
+        Err(_) => HTTP_SENDERS,
+    };
     let dir = tempfile::tempdir()?;
     let data = dir.path().join("data");
     let (config, token) = config_with_token(dir.path(), "")?;
@@ -250,7 +255,7 @@ fn kill_9_at_random_moments_loses_nothing_acknowledged() -> anyhow::Result<()> {
         let mllp = serve.mllp.context("no mllp listener")?;
         let stop = Arc::new(AtomicBool::new(false));
         let mut senders = Vec::new();
-        for c in 0..HTTP_SENDERS {
+        for c in 0..senders_n {
             let (acked, stop, token) = (acked.clone(), stop.clone(), token.clone());
             let sender_seed = rng.next();
             senders.push(std::thread::spawn(move || {
@@ -288,7 +293,7 @@ fn kill_9_at_random_moments_loses_nothing_acknowledged() -> anyhow::Result<()> {
     let observations = stored_control_ids(&data)?;
     let missing_hl7: Vec<&String> = acked.hl7.iter().filter(|id| !observations.contains_key(*id)).collect();
     println!(
-        "{KILLS} kills in {:.1} s: {} requests acknowledged ({} alerts, {:.0} requests/s durably with {HTTP_SENDERS} senders), \
+        "{KILLS} kills in {:.1} s: {} requests acknowledged ({} alerts, {:.0} requests/s durably with {senders_n} senders), \
          {} HL7 messages AA; stored without an acknowledgement (in flight at a kill): {unacked_stored}; duplicates: {duplicates}",
         started.elapsed().as_secs_f64(),
         acked.requests,
