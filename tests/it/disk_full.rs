@@ -95,21 +95,74 @@ fn wait_for_store(data: &Path, what: &str, done: impl Fn(&Value) -> bool) -> any
 /// What one HTTP sender got: (marker, status, had Retry-After).
 type Replies = Arc<Mutex<Vec<(String, u16, bool)>>>;
 
+/// A console serving from a fresh tmpfs (`base/data`) with an http://
+/// listener besides the default udp:// and tcp://; logs in `base/serve.log`.
+struct Full {
+    // Declared first, dropped last: unmounted after the console is gone.
+    serve: Serve,
+    tmpfs: Tmpfs,
+    data: PathBuf,
+    token: String,
+    log: PathBuf,
+}
+
+impl Full {
+    fn start(base: &Path) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            is_root()?,
+            "this test mounts a tmpfs to fill it and must run as root (CI does); run the tests as root"
+        );
+        let data = base.join("data");
+        std::fs::create_dir(&data)?;
+        // Room for what TCP senders hold in socket buffers (some MiB) once stored.
+        let tmpfs = Tmpfs::mount(&data, "64m")?;
+        // A small queue so that TCP back-pressure shows after little data.
+        let (config, token) = config_with_token(base, "queue_capacity = 256")?;
+        let log = base.join("serve.log");
+        let serve =
+            Serve::start_logging(&data, &["--config", &config, "--listen", "http://127.0.0.1:0"], &log)?;
+        Ok(Self { serve, tmpfs, data, token, log })
+    }
+}
+
+/// A TCP syslog sender held back by a console that stopped reading.
+struct HeldTcp {
+    stream: TcpStream,
+    /// Lines begun (the last one perhaps not wholly written).
+    lines: u64,
+    /// What is left of the last line.
+    rest: Vec<u8>,
+    bytes: usize,
+}
+
+/// Writes syslog lines (`tcp-held-N`) to `addr` until a write blocks for 2 s.
+fn write_until_held(addr: std::net::SocketAddr) -> anyhow::Result<HeldTcp> {
+    let mut tcp = TcpStream::connect(addr)?;
+    tcp.set_write_timeout(Some(Duration::from_secs(2)))?;
+    let (mut lines, mut bytes, mut rest) = (0u64, 0usize, Vec::new());
+    loop {
+        if rest.is_empty() {
+            rest = format!("<13>1 2024-05-01T10:00:00Z pump-3 fw - - - tcp-held-{lines}\n").into_bytes();
+            lines += 1;
+        }
+        match tcp.write(&rest) {
+            Ok(n) => {
+                bytes += n;
+                rest.drain(..n);
+            }
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                return Ok(HeldTcp { stream: tcp, lines, rest, bytes });
+            }
+            Err(e) => return Err(e.into()),
+        }
+        anyhow::ensure!(bytes < 512 << 20, "TCP writes never blocked after {bytes} bytes: no back-pressure");
+    }
+}
+
 #[test]
 fn a_full_disk_is_shown_refused_and_recovered_from_without_loss() -> anyhow::Result<()> {
-    anyhow::ensure!(
-        is_root()?,
-        "this test mounts a tmpfs to fill it and must run as root (CI does); run the tests as root"
-    );
     let base = tempfile::tempdir()?;
-    let data = base.path().join("data");
-    std::fs::create_dir(&data)?;
-    // Room for what TCP senders hold in socket buffers (some MiB) once stored.
-    let tmpfs = Tmpfs::mount(&data, "64m")?;
-    // A small queue so that TCP back-pressure shows after little data.
-    let (config, token) = config_with_token(base.path(), "queue_capacity = 256")?;
-    let log = base.path().join("serve.log");
-    let serve = Serve::start_logging(&data, &["--config", &config, "--listen", "http://127.0.0.1:0"], &log)?;
+    let Full { serve, tmpfs, data, token, log } = Full::start(base.path())?;
     let http = serve.http.context("no http listener")?;
 
     let mut client = HttpClient::connect(http, &token, Duration::from_secs(30))?;
@@ -156,29 +209,7 @@ fn a_full_disk_is_shown_refused_and_recovered_from_without_loss() -> anyhow::Res
 
     // TCP: the console stops reading once its queue is full; the sender's
     // writes then block. Nothing is dropped.
-    let mut tcp = TcpStream::connect(serve.tcp)?;
-    tcp.set_write_timeout(Some(Duration::from_secs(2)))?;
-    let (mut lines, mut sent_bytes, mut rest) = (0u64, 0usize, Vec::new());
-    let blocked = loop {
-        if rest.is_empty() {
-            rest = format!("<13>1 2024-05-01T10:00:00Z pump-3 fw - - - tcp-held-{lines}\n").into_bytes();
-            lines += 1;
-        }
-        match tcp.write(&rest) {
-            Ok(n) => {
-                sent_bytes += n;
-                rest.drain(..n);
-            }
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
-                break true;
-            }
-            Err(e) => return Err(e.into()),
-        }
-        if sent_bytes > 512 << 20 {
-            break false;
-        }
-    };
-    assert!(blocked, "TCP writes never blocked after {sent_bytes} bytes: no back-pressure");
+    let HeldTcp { stream: mut tcp, lines, rest, bytes: sent_bytes } = write_until_held(serve.tcp)?;
     let c = counters(&data, "tcp")?;
     println!("TCP held back after {lines} lines ({sent_bytes} bytes); console counters then: {c}");
     assert_eq!(c["dropped"], 0, "{c}");
@@ -243,6 +274,49 @@ fn a_full_disk_is_shown_refused_and_recovered_from_without_loss() -> anyhow::Res
     assert_eq!(logged.matches("Store writing again").count(), 1, "{logged}");
     let tcp_stored = stored.keys().filter(|k| k.starts_with("tcp-held-")).count() as u64;
     assert_eq!(tcp_stored, lines, "every TCP line held back is stored");
+    drop(tmpfs);
+    Ok(())
+}
+
+#[test]
+fn stopping_while_the_disk_is_full_ends_and_says_what_was_lost() -> anyhow::Result<()> {
+    let base = tempfile::tempdir()?;
+    let Full { serve, tmpfs, data, log, .. } = Full::start(base.path())?;
+    fill(&data.join("filler"))?;
+    let held = write_until_held(serve.tcp)?;
+    wait_for_store(&data, "failing with a full disk", |h| h["ok"] == false)?;
+    // SIGTERM: the console must stop within bounds even though its store
+    // cannot write what it holds, and say that it was lost.
+    let (done_tx, done) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done_tx.send(serve.stop());
+    });
+    let last = done
+        .recv_timeout(Duration::from_secs(60))
+        .context("serve did not stop within 60 s while the disk was full")??;
+    drop(held);
+    println!("serve said when stopping: {last}");
+    let logged = std::fs::read_to_string(&log)?;
+    assert!(logged.contains("Store failed while stopping; messages lost."), "{logged}");
+    let dropped: u64 = last
+        .split(", ")
+        .find_map(|part| part.strip_suffix(" dropped"))
+        .context("no dropped count")?
+        .parse()?;
+    assert!(dropped > 0, "{last}");
+    let durable: u64 = last
+        .rsplit_once("; ")
+        .and_then(|(_, r)| {
+            r.strip_suffix(" records durably stored\n").or(r.strip_suffix(" records durably stored"))
+        })
+        .context("no stored count")?
+        .parse()?;
+    // What the status counted as stored is what the database holds.
+    std::fs::remove_file(data.join("filler"))?;
+    let tcp = counters(&data, "tcp")?;
+    let stored = stored_names(&data)?.keys().filter(|k| k.starts_with("tcp-held-")).count() as u64;
+    assert_eq!(tcp["stored"].as_u64(), Some(stored), "{tcp}");
+    assert_eq!(durable, stored, "the stop line's count of records stored against the database");
     drop(tmpfs);
     Ok(())
 }

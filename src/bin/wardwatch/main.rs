@@ -247,12 +247,13 @@ fn serve(data_dir: Option<PathBuf>, listen: Vec<ListenUrl>, config: Option<PathB
             t.refused += l.counters.refused;
             t.context += l.counters.context;
             t.handshake_failed += l.counters.handshake_failed;
+            t.stored += l.counters.stored;
         }
         // Device context (EVE flows, DNS, ...) is parsed but makes no alert.
         writeln!(
             io::stdout(),
-            "stopped: {} alerts, {} rejected, {} oversize, {} dropped, {} connections refused, {} TLS handshakes failed, {} context records this run",
-            t.parsed - t.context, t.rejected, t.oversize, t.dropped, t.refused, t.handshake_failed, t.context
+            "stopped: {} alerts, {} rejected, {} oversize, {} dropped, {} connections refused, {} TLS handshakes failed, {} context records this run; {} records durably stored",
+            t.parsed - t.context, t.rejected, t.oversize, t.dropped, t.refused, t.handshake_failed, t.context, t.stored
         )?;
         Ok(())
     })
