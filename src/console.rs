@@ -263,7 +263,8 @@ impl Writer {
             };
             tries += 1;
             let why = describe(&e, self.store.path());
-            let pending = batch.len() + rx.len();
+            // Flush requests are not messages.
+            let pending = batch.iter().filter(|i| !matches!(i, Ingested::Flush(_))).count() + rx.len();
             if rx.is_closed() && tries >= 5 {
                 tracing::error!(error = %why, lost = batch.len(), "Store failed while stopping; messages lost.");
                 self.failing(&why, pending);
