@@ -1,17 +1,20 @@
 //! The console: owner of the store, the listeners and the alert bus.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::audit::{kind, AuditStatus, Entry};
 use crate::config::ConsoleConfig;
-use crate::ingest::{self, IngestConfig, Ingested, Listener, ListenerStatus};
+use crate::ingest::{self, IngestConfig, Ingested, Listener, ListenerStatus, StoreUnavailable};
 use crate::keys::{KeyBundle, SecretKey};
 use crate::model::{Alert, DeviceObservation};
 use crate::privacy::PatientIdKey;
@@ -30,6 +33,37 @@ pub enum ConsoleError {
     Writer(std::io::Error),
 }
 
+/// Whether the writer is storing what the listeners queue, as the console
+/// shows it (`wardwatch status`, the UI). While it is not, the writer retries
+/// the same batch with back-off and the listeners wait: TCP stops reading
+/// (back-pressure), UDP counts drops, HTTP answers 503 after a while, MLLP AE.
+/// It recovers by itself when the cause goes (space is freed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreHealth {
+    /// The last write succeeded (or none has been tried yet).
+    pub ok: bool,
+    /// Since when it has been so.
+    pub since: DateTime<Utc>,
+    /// While failing, what fails, in words (`disk full: ...`).
+    pub error: Option<String>,
+    /// While failing, how many messages wait: the batch being retried and
+    /// what is queued behind it. Zero while writing.
+    pub pending: usize,
+    /// Records durably written since the console started.
+    pub stored: u64,
+    /// Transactions committed since the console started (each one fsync):
+    /// `stored / batches` is the mean batch size.
+    pub batches: u64,
+    /// The largest batch committed since the console started.
+    pub largest_batch: usize,
+}
+
+impl StoreHealth {
+    fn new() -> Self {
+        Self { ok: true, since: Utc::now(), error: None, pending: 0, stored: 0, batches: 0, largest_batch: 0 }
+    }
+}
+
 /// A running console. Cheap to share behind an `Arc`; [`Console::shutdown`]
 /// stops it and waits until everything received is stored.
 pub struct Console {
@@ -41,6 +75,7 @@ pub struct Console {
     tasks: TaskTracker,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     audit: Arc<Mutex<AuditStatus>>,
+    health: Arc<Mutex<StoreHealth>>,
 }
 
 impl std::fmt::Debug for Console {
@@ -87,11 +122,20 @@ impl Console {
         }
         let (bus, _) = broadcast::channel(BUS_CAPACITY);
         let (tx, rx) = mpsc::channel(config.queue_capacity);
+        let health = Arc::new(Mutex::new(StoreHealth::new()));
+        // The listeners, by URL, for the writer to count what it stored;
+        // filled once they are started.
+        let by_url: Arc<OnceLock<HashMap<String, Arc<Listener>>>> = Arc::default();
         let writer = {
-            let bus = bus.clone();
+            let writer = Writer {
+                store: writer_store,
+                bus: bus.clone(),
+                health: health.clone(),
+                listeners: by_url.clone(),
+            };
             std::thread::Builder::new()
                 .name("wardwatch-writer".into())
-                .spawn(move || write_loop(writer_store, rx, &bus))
+                .spawn(move || writer.run(rx))
                 .map_err(ConsoleError::Writer)?
         };
         let shutdown = CancellationToken::new();
@@ -107,6 +151,13 @@ impl Console {
                 ingest::spawn(url.clone(), ingest_config.clone(), tx.clone(), shutdown.clone(), &tasks).await,
             );
         }
+        // Two listeners with the same URL (both on port 0) share one entry:
+        // what they stored is counted on the first.
+        let mut map = HashMap::new();
+        for l in &listeners {
+            map.entry(l.url().to_string()).or_insert_with(|| l.clone());
+        }
+        let _ = by_url.set(map);
         // From here on only the listeners hold senders: when they have all
         // stopped, the writer sees the channel close and finishes.
         drop(tx);
@@ -119,6 +170,7 @@ impl Console {
             tasks,
             writer: Mutex::new(Some(writer)),
             audit,
+            health,
         })
     }
 
@@ -176,6 +228,11 @@ impl Console {
         self.listeners.iter().map(|l| l.status()).collect()
     }
 
+    /// Whether the store is writing, and if not why and since when.
+    pub fn store_health(&self) -> StoreHealth {
+        self.health.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
     /// Stops listening, stores everything already received, and returns when
     /// the store is closed. Calling it again does nothing.
     pub async fn shutdown(&self) {
@@ -192,51 +249,165 @@ impl Console {
     }
 }
 
-/// The writer: takes what the listeners queued, in batches, appends each
-/// batch in one transaction (alerts, rejected messages and device
-/// observations alike), then announces the stored alerts.
-fn write_loop(mut store: Store, mut rx: mpsc::Receiver<Ingested>, bus: &broadcast::Sender<Arc<Alert>>) {
-    let mut batch = Vec::with_capacity(BATCH_MAX);
-    while let Some(first) = rx.blocking_recv() {
-        batch.push(first);
-        while batch.len() < BATCH_MAX {
-            match rx.try_recv() {
-                Ok(item) => batch.push(item),
-                Err(_) => break,
-            }
-        }
-        append_with_retry(&mut store, &mut batch, rx.is_closed());
-        for item in batch.drain(..) {
-            if let Ingested::Alert(alert) = item {
-                // No subscribers is fine: the alert is stored.
-                let _ = bus.send(Arc::new(alert));
-            }
-        }
-    }
-    stop(&mut store);
-    tracing::info!("Writer stopped: everything received is stored.");
+/// How long the writer waits before retrying a failed batch, at first and at most.
+const RETRY_FIRST: Duration = Duration::from_millis(50);
+const RETRY_MAX: Duration = Duration::from_secs(2);
+
+/// The writer thread: takes what the listeners queued, in batches, appends
+/// each batch in one transaction (alerts, rejected messages and device
+/// observations alike; one fsync per batch: group commit), and only then
+/// answers the batch's [`Ingested::Flush`]es, counts what each listener
+/// stored and announces the stored alerts. So whatever a listener
+/// acknowledges after its flush is answered is durable.
+struct Writer {
+    store: Store,
+    bus: broadcast::Sender<Arc<Alert>>,
+    health: Arc<Mutex<StoreHealth>>,
+    listeners: Arc<OnceLock<HashMap<String, Arc<Listener>>>>,
 }
 
-/// Appends `batch`, retrying with back-off while the store fails (a full disk,
-/// a locked file): the listeners wait meanwhile, so nothing is lost. When the
-/// console is stopping, it gives up after a few tries and says how much was lost.
-fn append_with_retry(store: &mut Store, batch: &mut Vec<Ingested>, stopping: bool) {
-    let mut delay = Duration::from_millis(50);
-    let mut tries = 0;
-    loop {
-        match store.append(batch) {
-            Ok(()) => return,
-            Err(e) => {
-                tries += 1;
-                if stopping && tries >= 5 {
-                    tracing::error!(error = %e, lost = batch.len(), "Store failed while stopping; messages lost.");
-                    batch.clear();
-                    return;
+impl Writer {
+    fn run(mut self, mut rx: mpsc::Receiver<Ingested>) {
+        let mut batch = Vec::with_capacity(BATCH_MAX);
+        while let Some(first) = rx.blocking_recv() {
+            batch.push(first);
+            while batch.len() < BATCH_MAX {
+                match rx.try_recv() {
+                    Ok(item) => batch.push(item),
+                    Err(_) => break,
                 }
-                tracing::error!(error = %e, pending = batch.len(), retry_in_ms = delay.as_millis() as u64, "Store write failed; will retry.");
-                std::thread::sleep(delay);
-                delay = (delay * 2).min(Duration::from_secs(5));
             }
+            let outcome = self.append_with_retry(&mut batch, &rx);
+            self.settle(&mut batch, &outcome);
+        }
+        stop(&mut self.store);
+        tracing::info!("Writer stopped: everything received is stored.");
+    }
+
+    /// Appends `batch`, retrying with back-off while the store fails (a full
+    /// disk, a locked file): the listeners wait meanwhile, so nothing is lost.
+    /// Health is published when it starts failing, on each retry, and when it
+    /// recovers; the failure and the recovery are logged once each. When the
+    /// console is stopping, it gives up after a few tries and says how much
+    /// was lost.
+    fn append_with_retry(
+        &mut self,
+        batch: &mut [Ingested],
+        rx: &mpsc::Receiver<Ingested>,
+    ) -> Result<(), StoreUnavailable> {
+        let mut delay = RETRY_FIRST;
+        let mut tries = 0;
+        loop {
+            let e = match self.store.append(batch) {
+                Ok(()) => {
+                    self.recovered(batch.len());
+                    return Ok(());
+                }
+                Err(e) => e,
+            };
+            tries += 1;
+            let why = describe(&e, self.store.path());
+            // Flush requests are not messages.
+            let pending = batch.iter().filter(|i| !matches!(i, Ingested::Flush(_))).count() + rx.len();
+            if rx.is_closed() && tries >= 5 {
+                tracing::error!(error = %why, lost = batch.len(), "Store failed while stopping; messages lost.");
+                self.failing(&why, pending);
+                return Err(StoreUnavailable(why));
+            }
+            if self.failing(&why, pending) {
+                tracing::error!(error = %why, pending, "Store cannot write; ingest waits (TCP back-pressure, UDP drops counted, HTTP 503, MLLP AE) and retries until it can.");
+            } else {
+                tracing::debug!(error = %why, pending, retry_in_ms = delay.as_millis() as u64, "Store write failed again; will retry.");
+            }
+            std::thread::sleep(delay);
+            delay = (delay * 2).min(RETRY_MAX);
+        }
+    }
+
+    /// Marks the store failing with `why`; true when it was writing until now.
+    fn failing(&self, why: &str, pending: usize) -> bool {
+        let mut h = self.health.lock().unwrap_or_else(PoisonError::into_inner);
+        let started = h.ok;
+        if started {
+            h.ok = false;
+            h.since = Utc::now();
+        }
+        h.error = Some(why.to_owned());
+        h.pending = pending;
+        started
+    }
+
+    /// Counts a committed batch of `n` items; logs a recovery once.
+    fn recovered(&self, n: usize) {
+        let mut h = self.health.lock().unwrap_or_else(PoisonError::into_inner);
+        h.batches += 1;
+        h.largest_batch = h.largest_batch.max(n);
+        if !h.ok {
+            let failed_for = Utc::now().signed_duration_since(h.since);
+            tracing::warn!(
+                failed_for_s = failed_for.num_seconds(),
+                error = h.error.as_deref().unwrap_or("-"),
+                "Store writing again: the waiting messages are stored."
+            );
+            h.ok = true;
+            h.since = Utc::now();
+            h.error = None;
+            h.pending = 0;
+        }
+    }
+
+    /// After the batch's transaction: answers its flushes, counts what each
+    /// listener stored, announces the alerts; empties the batch.
+    fn settle(&self, batch: &mut Vec<Ingested>, outcome: &Result<(), StoreUnavailable>) {
+        let listeners = self.listeners.get();
+        // Consecutive records mostly come from one listener: look it up once per run.
+        let mut run: Option<(String, u64)> = None;
+        let mut records = 0u64;
+        let count = |run: &mut Option<(String, u64)>, url: Option<&String>| {
+            let (Some(map), Some(url)) = (listeners, url) else { return };
+            match run {
+                Some((u, n)) if u == url => *n += 1,
+                _ => {
+                    if let Some((u, n)) = run.take() {
+                        if let Some(l) = map.get(&u) {
+                            l.count_stored(n);
+                        }
+                    }
+                    *run = Some((url.clone(), 1));
+                }
+            }
+        };
+        for item in batch.drain(..) {
+            match item {
+                Ingested::Flush(reply) => {
+                    // A listener that stopped waiting is fine: what it queued is stored.
+                    let _ = reply.send(outcome.clone());
+                }
+                _ if outcome.is_err() => {}
+                Ingested::Alert(alert) => {
+                    records += 1;
+                    count(&mut run, alert.listener.as_ref());
+                    // No subscribers is fine: the alert is stored.
+                    let _ = self.bus.send(Arc::new(alert));
+                }
+                Ingested::Rejected(r) => {
+                    records += 1;
+                    count(&mut run, r.listener.as_ref());
+                }
+                Ingested::Device(d) => {
+                    records += 1;
+                    count(&mut run, d.listener.as_ref());
+                }
+                Ingested::Context(_) => records += 1,
+            }
+        }
+        if let (Some((u, n)), Some(map)) = (run, listeners) {
+            if let Some(l) = map.get(&u) {
+                l.count_stored(n);
+            }
+        }
+        if records > 0 {
+            self.health.lock().unwrap_or_else(PoisonError::into_inner).stored += records;
         }
     }
 }
@@ -250,5 +421,88 @@ fn stop(store: &mut Store) {
     };
     if let Err(e) = recorded.and_then(|()| store.checkpoint().map(|_| ())) {
         tracing::error!(error = %e, "Could not sign the audit log's head at stop; the next start will verify it.");
+    }
+}
+
+/// A store error in words a person can act on: a full disk says so first.
+fn describe(e: &StoreError, db: &Path) -> String {
+    if let StoreError::Sqlite { source: rusqlite::Error::SqliteFailure(f, msg), .. } = e {
+        let sqlite = msg.clone().unwrap_or_else(|| f.to_string());
+        let dir = db.parent().unwrap_or(db).display();
+        if f.code == rusqlite::ErrorCode::DiskFull {
+            return format!("disk full: no space left on the device holding {dir} (SQLite: {sqlite})");
+        }
+        if f.code == rusqlite::ErrorCode::SystemIoFailure {
+            return format!(
+                "disk I/O error writing in {dir} (SQLite: {sqlite}; extended code {})",
+                f.extended_code
+            );
+        }
+    }
+    e.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Format;
+    use crate::normalize::{self, Receipt};
+    use tokio::sync::oneshot;
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    fn alert(text: &str) -> Result<Ingested, Box<dyn std::error::Error>> {
+        let receipt = Receipt { received_at: Utc::now(), source_addr: None, listener: None };
+        let raw = format!("<11>1 2024-05-01T10:00:00Z gw app 12 BEACON - {text}");
+        Ok(Ingested::Alert(normalize::decode(Format::Rfc5424, raw.as_bytes(), &receipt)?))
+    }
+
+    #[test]
+    fn a_flush_is_answered_once_everything_queued_before_it_is_committed() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let health = Arc::new(Mutex::new(StoreHealth::new()));
+        let writer = Writer {
+            store: Store::open(dir.path(), &crate::keys::SecretKey::from_bytes([3; 32]))?,
+            bus: broadcast::channel(16).0,
+            health: health.clone(),
+            listeners: Arc::default(),
+        };
+        let (tx, rx) = mpsc::channel(64);
+        let thread = std::thread::spawn(move || writer.run(rx));
+        for i in 0..3 {
+            tx.blocking_send(alert(&format!("a{i}"))?)?;
+        }
+        let (reply, answer) = oneshot::channel();
+        tx.blocking_send(Ingested::Flush(reply))?;
+        assert_eq!(answer.blocking_recv()?, Ok(()));
+        // Answered: the alerts are committed, visible to another connection.
+        assert_eq!(
+            Store::open_read_only(dir.path(), &crate::keys::SecretKey::from_bytes([3; 32]))?.counts()?.0,
+            3
+        );
+        let h = health.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        assert!(h.ok && h.error.is_none(), "{h:?}");
+        assert_eq!(h.stored, 3, "a flush is not a record");
+        assert!(h.batches >= 1 && h.largest_batch <= 4, "{h:?}");
+        drop(tx);
+        thread.join().map_err(|_| "the writer panicked")?;
+        Ok(())
+    }
+
+    #[test]
+    fn a_full_disk_is_named_first() {
+        let full = StoreError::Sqlite {
+            path: "/data/wardwatch.db".into(),
+            source: rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+                Some("database or disk is full".into()),
+            ),
+        };
+        assert_eq!(
+            describe(&full, Path::new("/data/wardwatch.db")),
+            "disk full: no space left on the device holding /data (SQLite: database or disk is full)"
+        );
+        let missing = StoreError::Missing("/nowhere".into());
+        assert_eq!(describe(&missing, Path::new("/nowhere/wardwatch.db")), missing.to_string());
     }
 }

@@ -19,6 +19,8 @@ pub struct Counters {
     kernel_dropped: AtomicU64,
     unauthorized: AtomicU64,
     bad_requests: AtomicU64,
+    stored: AtomicU64,
+    store_unavailable: AtomicU64,
 }
 
 /// The counters at one moment.
@@ -54,6 +56,18 @@ pub struct CounterSnapshot {
     /// or content type, or a body that did not arrive in time (404, 405, 415, 408).
     #[serde(default)]
     pub bad_requests: u64,
+    /// Records from this listener durably written (committed to the store):
+    /// alerts, rejected messages kept raw, device observations. For syslog,
+    /// which has no acknowledgement, `received` counts what arrived and
+    /// `stored` what is safe on disk; the gap is what is queued or being
+    /// retried (device context from EVE files is folded into summaries and
+    /// not counted here).
+    #[serde(default)]
+    pub stored: u64,
+    /// Requests (HTTP, answered 503) and messages (MLLP, answered AE) that
+    /// could not be acknowledged because the store did not write in time.
+    #[serde(default)]
+    pub store_unavailable: u64,
 }
 
 impl Counters {
@@ -100,6 +114,15 @@ impl Counters {
     pub(super) fn bad_request(&self) {
         self.bad_requests.fetch_add(1, Ordering::Relaxed);
     }
+    /// Counts `n` records durably written.
+    pub(super) fn stored(&self, n: u64) {
+        self.stored.fetch_add(n, Ordering::Relaxed);
+    }
+    /// Counts a request or message not acknowledged because the store did
+    /// not write in time; returns how many there have been.
+    pub(super) fn store_unavailable(&self) -> u64 {
+        self.store_unavailable.fetch_add(1, Ordering::Relaxed) + 1
+    }
     pub(super) fn connection_closed(&self) {
         self.connections.fetch_sub(1, Ordering::Relaxed);
     }
@@ -118,6 +141,8 @@ impl Counters {
             kernel_dropped: self.kernel_dropped.load(Ordering::Relaxed),
             unauthorized: self.unauthorized.load(Ordering::Relaxed),
             bad_requests: self.bad_requests.load(Ordering::Relaxed),
+            stored: self.stored.load(Ordering::Relaxed),
+            store_unavailable: self.store_unavailable.load(Ordering::Relaxed),
         }
     }
 }

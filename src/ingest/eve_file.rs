@@ -23,8 +23,10 @@
 //!   for, shown in the listener's error; it is not a failure.
 //! - Position: (device, inode, offset) of the last line handed to the
 //!   console, saved atomically at most every [`SAVE_EVERY`], at rotation and
-//!   at shutdown ([`position`]). A restart resumes there; a crash may re-read
-//!   up to a second of lines (stored twice) but does not skip any.
+//!   at shutdown ([`position`]), and only once the writer says every line
+//!   before it is durable ([`super::durable`]). A restart resumes there; a
+//!   crash may re-read up to a second of lines (stored twice) but does not
+//!   skip any.
 //! - Back-pressure: a full queue makes the follower wait; nothing is dropped.
 
 mod lines;
@@ -53,6 +55,11 @@ use crate::normalize::{self, Receipt};
 const POLL: Duration = Duration::from_millis(250);
 /// How often, at most, the position is saved while reading.
 const SAVE_EVERY: Duration = Duration::from_secs(1);
+/// How long saving the position waits for the lines before it to be durable.
+const FLUSH_WAIT: Duration = Duration::from_secs(5);
+/// After shutdown is asked for, how long a record may still wait for room on
+/// the store's queue (a store that cannot write must not hang the stop).
+const STOP_WAIT: Duration = Duration::from_secs(3);
 /// How much is read at once.
 const CHUNK: usize = 64 * 1024;
 
@@ -233,7 +240,7 @@ impl Follower {
             open.read += n as u64;
             open.lines.push(&buf[..n], &mut pieces);
             for piece in pieces.drain(..) {
-                self.queued = hand_on(&self.listener, &self.tx, piece)?;
+                self.queued = hand_on(&self.listener, &self.tx, &self.runtime, &self.shutdown, piece)?;
             }
             if self.saved_at.elapsed() >= SAVE_EVERY {
                 self.save(false);
@@ -265,7 +272,7 @@ impl Follower {
                 let partial = open.lines.pending();
                 if let Some(piece) = open.lines.finish() {
                     tracing::warn!(listener = %self.listener.url(), bytes = partial, "Rotated EVE file ended mid-line; its last line is taken as it is.");
-                    self.queued = hand_on(&self.listener, &self.tx, piece)?;
+                    self.queued = hand_on(&self.listener, &self.tx, &self.runtime, &self.shutdown, piece)?;
                 }
                 tracing::info!(listener = %self.listener.url(), read = open.read, "EVE file rotated; read to its end, now reading the new one.");
                 self.open = None;
@@ -305,6 +312,13 @@ impl Follower {
             return;
         }
         self.saved_at = Instant::now();
+        // The position may only pass lines that are durable: a crash after
+        // saving it must not skip lines that were queued but not stored.
+        let deadline = tokio::time::Instant::now() + FLUSH_WAIT;
+        if let Err(e) = self.runtime.block_on(super::durable(&self.tx, deadline)) {
+            tracing::debug!(listener = %self.listener.url(), reason = ?e, "Lines not yet durable: EVE position not saved this time.");
+            return;
+        }
         match position::save(dir, &self.path, &p) {
             Ok(()) => self.saved = Some(p),
             Err(e) => {
@@ -315,8 +329,16 @@ impl Follower {
 }
 
 /// Decodes one piece and queues what it gives, waiting while the queue is
-/// full; returns the offset past it, or `Stop` when the console has stopped.
-fn hand_on(listener: &Listener, tx: &mpsc::Sender<Ingested>, piece: Piece) -> Result<u64, Stop> {
+/// full; returns the offset past it, or `Stop` when the console has stopped
+/// (or is stopping and the store has not taken anything for [`STOP_WAIT`]:
+/// the saved position then stays before the line, read again at restart).
+fn hand_on(
+    listener: &Listener,
+    tx: &mpsc::Sender<Ingested>,
+    runtime: &Handle,
+    shutdown: &CancellationToken,
+    piece: Piece,
+) -> Result<u64, Stop> {
     let (items, end) = match piece {
         Piece::Oversize { len, end } => {
             listener.count(None, Outcome::Received);
@@ -330,9 +352,15 @@ fn hand_on(listener: &Listener, tx: &mpsc::Sender<Ingested>, piece: Piece) -> Re
     };
     for item in items {
         // Waiting here when the queue is full stops reading: back-pressure.
-        if tx.blocking_send(item).is_err() {
+        let sent = runtime.block_on(async {
+            tokio::select! {
+                r = tx.send(item) => r.is_ok(),
+                () = async { shutdown.cancelled().await; tokio::time::sleep(STOP_WAIT).await } => false,
+            }
+        });
+        if !sent {
             listener.count_dropped(None);
-            tracing::warn!(listener = %listener.url(), "Store has stopped: EVE record not queued.");
+            tracing::warn!(listener = %listener.url(), "Store has stopped or is not writing while stopping: EVE record not queued; it will be read again at restart.");
             return Err(Stop);
         }
     }

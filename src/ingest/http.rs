@@ -6,7 +6,10 @@
 //! JSON codec (400). Only then is anything queued: the alerts of the body,
 //! each awaited on the store's queue (back-pressure: the response waits,
 //! nothing is dropped), or, for a body the codec refuses, the body kept raw
-//! with the reason. Bodies refused for authentication, type or size are
+//! with the reason. The 202 is sent only once the writer says the alerts
+//! are durable (committed; one [`Ingested::Flush`] per request); if the
+//! store does not write within [`STORE_WAIT`] (a full disk), the answer is
+//! 503 with `Retry-After`, counted as `store_unavailable`. Bodies refused for authentication, type or size are
 //! counted and logged, never stored. Tokens are never logged; their names are.
 //!
 //! [`serve_connection`] takes any byte stream: `https://` is the same serving
@@ -42,7 +45,7 @@ pub use tokens::{
 
 use super::tcp::Upgrade;
 use super::tls::Handshake;
-use super::{IngestConfig, Ingested, Listener, Outcome, Rejected, Transport};
+use super::{IngestConfig, Ingested, Listener, NotDurable, Outcome, Rejected, Transport};
 use crate::codec::ParseError;
 use crate::model::{Format, RawMessage};
 use crate::normalize::{self, Receipt};
@@ -55,6 +58,11 @@ pub const ALERTS_PATH: &str = "/v1/alerts";
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// A request's body must arrive within this.
 const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a request waits for its alerts to be durable before it is
+/// answered 503 (the store is failing: a full disk).
+const STORE_WAIT: Duration = Duration::from_secs(10);
+/// What a 503 for a store that is not writing asks the sender to wait, in seconds.
+const RETRY_AFTER_S: u64 = 5;
 /// After shutdown is asked for, how long a request under way may still finish.
 const DRAIN_GRACE: Duration = Duration::from_secs(2);
 
@@ -162,6 +170,26 @@ fn reply(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response<Full<Bytes>> {
     reply(status, json!({ "error": message.into() }))
+}
+
+/// The answer when the store did not make a request's alerts durable in
+/// time: nothing is acknowledged, the sender sends the same request again
+/// after `Retry-After` (what was queued may then be stored twice:
+/// at-least-once).
+fn unavailable() -> Response<Full<Bytes>> {
+    let mut r = reply(
+        StatusCode::SERVICE_UNAVAILABLE,
+        json!({
+            "error": format!(
+                "the console's store did not write within {} s (disk full or failing; see `wardwatch status`); \
+                 nothing in this request is acknowledged: send it again after Retry-After",
+                STORE_WAIT.as_secs()
+            ),
+            "retry_after_s": RETRY_AFTER_S,
+        }),
+    );
+    r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_S));
+    r
 }
 
 /// A response after which the connection closes (the body was not read whole).
@@ -278,27 +306,40 @@ async fn ingest(st: &State, body: &Bytes, peer: SocketAddr, token: &str) -> Resp
         listener: Some(l.url().to_string()),
     };
     let stopping = || error(StatusCode::SERVICE_UNAVAILABLE, "console is stopping; retry later");
+    let deadline = tokio::time::Instant::now() + STORE_WAIT;
     match normalize::json::decode(body, &receipt) {
         Ok(alerts) => {
             let n = alerts.len();
-            for (i, (_, alert)) in alerts.into_iter().enumerate() {
+            for _ in 0..n {
                 l.count(source, Outcome::Received);
-                // Waiting here when the queue is full holds the response: back-pressure.
-                if st.tx.send(Ingested::Alert(alert)).await.is_err() {
-                    // This alert is counted received already; the rest are not yet.
-                    for j in i..n {
-                        if j > i {
-                            l.count(source, Outcome::Received);
-                        }
-                        l.count_dropped(source);
-                    }
-                    tracing::warn!(listener = %l.url(), token = %token, lost = n - i, "Store has stopped: alerts refused with 503.");
-                    return stopping();
-                }
+            }
+            // Waiting here when the queue is full holds the response
+            // (back-pressure); the answer waits until the alerts are durable.
+            let items = alerts.into_iter().map(|(_, alert)| Ingested::Alert(alert));
+            let (queued, durable) = super::queue_durably(&st.tx, items, deadline).await;
+            for _ in 0..queued {
                 l.count(source, Outcome::Parsed);
             }
-            tracing::debug!(listener = %l.url(), peer = %peer, token = %token, accepted = n, "Alerts accepted.");
-            reply(StatusCode::ACCEPTED, json!({ "accepted": n }))
+            for _ in queued..n {
+                l.count_dropped(source);
+            }
+            match durable {
+                Ok(()) => {
+                    tracing::debug!(listener = %l.url(), peer = %peer, token = %token, accepted = n, "Alerts accepted.");
+                    reply(StatusCode::ACCEPTED, json!({ "accepted": n }))
+                }
+                Err(NotDurable::Stopped(why)) => {
+                    tracing::warn!(listener = %l.url(), token = %token, queued, lost = n - queued, reason = %why, "Store has stopped: alerts refused with 503.");
+                    stopping()
+                }
+                Err(NotDurable::TimedOut) => {
+                    let count = l.counters().store_unavailable();
+                    if count == 1 || count.is_power_of_two() {
+                        tracing::warn!(listener = %l.url(), token = %token, queued, not_queued = n - queued, store_unavailable = count, "Store not writing: request answered 503.");
+                    }
+                    unavailable()
+                }
+            }
         }
         Err(e) => {
             l.count(source, Outcome::Received);
@@ -319,12 +360,16 @@ async fn ingest(st: &State, body: &Bytes, peer: SocketAddr, token: &str) -> Resp
                 error: ParseError::from(e).to_string(),
                 raw: RawMessage(body.to_vec()),
             };
-            if st.tx.send(Ingested::Rejected(rejected)).await.is_err() {
-                l.count_dropped(source);
-                tracing::warn!(listener = %l.url(), token = %token, "Store has stopped: refused body not kept.");
-                return stopping();
+            // The refusal does not wait for more than the bound: the body is
+            // kept when the store can, but the sender's mistake is told now.
+            match super::queue_durably(&st.tx, [Ingested::Rejected(rejected)], deadline).await {
+                (0, Err(NotDurable::Stopped(_))) => {
+                    l.count_dropped(source);
+                    tracing::warn!(listener = %l.url(), token = %token, "Store has stopped: refused body not kept.");
+                    stopping()
+                }
+                _ => response,
             }
-            response
         }
     }
 }

@@ -2,8 +2,11 @@
 //!
 //! Per message: frame ([`MllpDecoder`]), parse ([`hl7::parse`]), make the
 //! device observations ([`normalize::hl7::observations`], which hashes the
-//! patient identifier with the console's [`PatientIdKey`]), queue them, and
-//! only then answer `AA`. A message that is understood but unusable is
+//! patient identifier with the console's [`PatientIdKey`]), queue them, wait
+//! until the writer says they are durable (one [`Ingested::Flush`] per
+//! message), and only then answer `AA`; a store that does not write within
+//! [`STORE_WAIT`] gets the message answered `AE` (send again), counted as
+//! `store_unavailable`. A message that is understood but unusable is
 //! answered `AE`, one that is unreadable or of an unsupported type or version
 //! `AR`; either way it is kept as [`Rejected`] **in redacted form**
 //! ([`hl7::redact`]: PID, NK1 and the like reduced to their segment id),
@@ -26,7 +29,7 @@ use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{IngestConfig, Ingested, Listener, Outcome, Rejected};
+use super::{IngestConfig, Ingested, Listener, NotDurable, Outcome, Rejected};
 use crate::codec::hl7::{self, ack, ack::AckCode, ack::AckContext, ack::AckError};
 use crate::codec::mllp::{MllpDecoder, MllpFrame};
 use crate::model::{Format, RawMessage};
@@ -36,6 +39,9 @@ use crate::privacy::PatientIdKey;
 /// After shutdown is asked for, how long a connection may still deliver what
 /// is already on its way.
 const DRAIN_GRACE: Duration = Duration::from_millis(200);
+/// How long a message waits for its observations to be durable before it is
+/// answered AE (the store is failing: a full disk).
+const STORE_WAIT: Duration = Duration::from_secs(10);
 
 pub(super) async fn bind(
     listener: Arc<Listener>,
@@ -177,19 +183,45 @@ impl Conn {
         };
         match outcome {
             Ok(observations) => {
-                let items = observations.into_iter().map(Ingested::Device).collect();
-                if let Next::Close = self.queue(items).await {
-                    let err = AckError::new(
-                        AckCode::Error,
-                        207,
-                        "the console is stopping; send the message again later",
-                    );
-                    self.answer(&ctx, Err(&err), write).await;
-                    return Next::Close;
+                let n = observations.len();
+                let items = observations.into_iter().map(Ingested::Device);
+                let deadline = tokio::time::Instant::now() + STORE_WAIT;
+                let (queued, durable) = super::queue_durably(&self.tx, items, deadline).await;
+                if queued == n {
+                    // Device context for the clinical-use state, not an alert.
+                    self.listener.count_context(source);
+                } else {
+                    self.listener.count_dropped(source);
                 }
-                // Device context for the clinical-use state, not an alert.
-                self.listener.count_context(source);
-                self.answer(&ctx, Ok(()), write).await
+                match durable {
+                    // AA only once the observations are durable.
+                    Ok(()) => self.answer(&ctx, Ok(()), write).await,
+                    Err(NotDurable::TimedOut) => {
+                        let count = self.listener.counters().store_unavailable();
+                        if count == 1 || count.is_power_of_two() {
+                            tracing::warn!(listener = %url, peer = %self.peer, store_unavailable = count, "Store not writing: HL7 message answered AE.");
+                        }
+                        let err = AckError::new(
+                            AckCode::Error,
+                            207,
+                            format!(
+                                "the console could not store the message within {} s (its store is not writing); send it again later",
+                                STORE_WAIT.as_secs()
+                            ),
+                        );
+                        self.answer(&ctx, Err(&err), write).await
+                    }
+                    Err(NotDurable::Stopped(why)) => {
+                        tracing::warn!(listener = %url, reason = %why, "Store has stopped: HL7 message answered AE.");
+                        let err = AckError::new(
+                            AckCode::Error,
+                            207,
+                            "the console is stopping; send the message again later",
+                        );
+                        self.answer(&ctx, Err(&err), write).await;
+                        Next::Close
+                    }
+                }
             }
             Err((err, text, key)) => {
                 self.listener.count_rejected(source, &key);

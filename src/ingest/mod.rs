@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -86,8 +86,17 @@ pub struct Rejected {
     pub raw: RawMessage,
 }
 
+/// The store could not make what was queued durable: the console is
+/// stopping and gave up on a batch that kept failing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the store is unavailable: {0}")]
+pub struct StoreUnavailable(pub String);
+
+/// How the writer answers an [`Ingested::Flush`].
+pub type FlushReply = oneshot::Sender<Result<(), StoreUnavailable>>;
+
 /// What listeners hand on to the store.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 #[allow(
     clippy::large_enum_variant,
     reason = "nearly every item is an alert: boxing it would cost an allocation per message to save space only on the rare rejection"
@@ -101,6 +110,62 @@ pub enum Ingested {
     /// What a device gateway said about a device (HL7 over MLLP): context
     /// for the device's clinical-use state, not an alert.
     Device(DeviceObservation),
+    /// Not a record: asks the writer to answer once everything queued
+    /// before it by the same sender is durable. The writer answers after the
+    /// transaction of the batch holding it has committed; a channel keeps
+    /// each sender's order, so what that sender queued earlier is in that
+    /// batch or an earlier one. The store ignores it. Send one per request
+    /// or message to acknowledge, not one per record: see [`durable`].
+    Flush(FlushReply),
+}
+
+/// Why [`durable`] could not confirm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum NotDurable {
+    /// The store did not write within the bound (it is failing: a full disk,
+    /// a locked file; or the queue stayed full). What was queued stays
+    /// queued and is written when the store recovers.
+    TimedOut,
+    /// The console is stopping: the writer is gone or gave up.
+    Stopped(String),
+}
+
+/// Queues `items` and then a [`Ingested::Flush`], and waits until the writer
+/// says they are durable, at most until `deadline`. Returns how many of
+/// `items` were queued along with the outcome (all of them on success).
+pub(crate) async fn queue_durably(
+    tx: &mpsc::Sender<Ingested>,
+    items: impl IntoIterator<Item = Ingested>,
+    deadline: tokio::time::Instant,
+) -> (usize, Result<(), NotDurable>) {
+    let mut queued = 0;
+    for item in items {
+        match tokio::time::timeout_at(deadline, tx.send(item)).await {
+            Ok(Ok(())) => queued += 1,
+            Ok(Err(_)) => return (queued, Err(NotDurable::Stopped("the store has stopped".into()))),
+            Err(_) => return (queued, Err(NotDurable::TimedOut)),
+        }
+    }
+    (queued, durable(tx, deadline).await)
+}
+
+/// Waits until everything `tx` queued so far is durable, at most until `deadline`.
+pub(crate) async fn durable(
+    tx: &mpsc::Sender<Ingested>,
+    deadline: tokio::time::Instant,
+) -> Result<(), NotDurable> {
+    let (reply, answer) = oneshot::channel();
+    match tokio::time::timeout_at(deadline, tx.send(Ingested::Flush(reply))).await {
+        Ok(Ok(())) => {}
+        Ok(Err(_)) => return Err(NotDurable::Stopped("the store has stopped".into())),
+        Err(_) => return Err(NotDurable::TimedOut),
+    }
+    match tokio::time::timeout_at(deadline, answer).await {
+        Ok(Ok(Ok(()))) => Ok(()),
+        Ok(Ok(Err(e))) => Err(NotDurable::Stopped(e.0)),
+        Ok(Err(_)) => Err(NotDurable::Stopped("the store has stopped".into())),
+        Err(_) => Err(NotDurable::TimedOut),
+    }
 }
 
 /// A listener's life, as shown to people.
@@ -165,6 +230,11 @@ impl Listener {
 
     pub fn counters(&self) -> &Counters {
         &self.counters
+    }
+
+    /// Counts `n` records of this listener durably written (by the writer).
+    pub(crate) fn count_stored(&self, n: u64) {
+        self.counters.stored(n);
     }
 
     pub fn status(&self) -> ListenerStatus {

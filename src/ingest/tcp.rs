@@ -24,6 +24,9 @@ use crate::codec::framing::{Frame, SyslogFramer};
 /// After shutdown is asked for, how long a connection may still deliver what
 /// is already on its way.
 const DRAIN_GRACE: Duration = Duration::from_millis(200);
+/// After shutdown is asked for, how long a message may still wait for room
+/// on the store's queue (a store that cannot write must not hang the stop).
+const STOP_WAIT: Duration = Duration::from_secs(3);
 
 /// What an accepted TCP connection becomes before frames are read from it.
 ///
@@ -166,7 +169,7 @@ async fn connection<S: AsyncRead + Unpin + Send>(
             () = shutdown.cancelled() => {
                 // Take in what is already on its way, then stop.
                 while let Ok(Some(f)) = tokio::time::timeout(DRAIN_GRACE, frames.next()).await {
-                    if !handle(&listener, &config, &tx, f, peer).await {
+                    if !handle(&listener, &config, &tx, &shutdown, f, peer).await {
                         break;
                     }
                 }
@@ -175,7 +178,7 @@ async fn connection<S: AsyncRead + Unpin + Send>(
         };
         match next {
             Some(f) => {
-                if !handle(&listener, &config, &tx, f, peer).await {
+                if !handle(&listener, &config, &tx, &shutdown, f, peer).await {
                     break;
                 }
             }
@@ -202,6 +205,7 @@ async fn handle(
     listener: &Listener,
     config: &IngestConfig,
     tx: &mpsc::Sender<Ingested>,
+    shutdown: &CancellationToken,
     frame: std::io::Result<Frame>,
     peer: SocketAddr,
 ) -> bool {
@@ -217,11 +221,26 @@ async fn handle(
             return false;
         }
     };
-    // Waiting here when the queue is full stops reading: back-pressure.
-    if tx.send(item).await.is_err() {
-        listener.count_dropped(Some(peer.ip()));
-        tracing::warn!(listener = %listener.url(), "Store has stopped: TCP message dropped.");
-        return false;
+    // Waiting here when the queue is full stops reading: back-pressure. It
+    // waits as long as the store needs, except when the console is stopping
+    // while the store cannot write (a full disk): then a stop must not hang.
+    let gave_up = async {
+        shutdown.cancelled().await;
+        tokio::time::sleep(STOP_WAIT).await;
+    };
+    tokio::select! {
+        sent = tx.send(item) => {
+            if sent.is_err() {
+                listener.count_dropped(Some(peer.ip()));
+                tracing::warn!(listener = %listener.url(), "Store has stopped: TCP message dropped.");
+                return false;
+            }
+            true
+        }
+        () = gave_up => {
+            let n = listener.count_dropped(Some(peer.ip()));
+            tracing::warn!(listener = %listener.url(), peer = %peer, dropped = n, "Console stopping while the store is not writing: TCP message dropped, connection closed.");
+            false
+        }
     }
-    true
 }

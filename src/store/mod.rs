@@ -320,6 +320,8 @@ impl Store {
                             Entry::new(r.received_at, actor(r.listener.as_deref()), kind::ALERT_REJECTED, r)?;
                         head = audit_log::insert(&mut audit_stmt, &head, entry).map_err(wrap)?;
                     }
+                    // Not a record: the console's writer answers it after the commit.
+                    Ingested::Flush(_) => {}
                     Ingested::Context(c) => {
                         let (ip, at) = (c.device.to_string(), c.seen_at.timestamp_micros());
                         seen_stmt.execute(params![ip, at]).map_err(wrap)?;

@@ -34,7 +34,7 @@ fn alerts_come_back_exactly_as_stored_newest_first() -> Result<(), StoreError> {
         .into_iter()
         .filter_map(|i| match i {
             Ingested::Alert(a) => Some(a),
-            Ingested::Rejected(_) | Ingested::Context(_) | Ingested::Device(_) => None,
+            Ingested::Rejected(_) | Ingested::Context(_) | Ingested::Device(_) | Ingested::Flush(_) => None,
         })
         .collect();
     assert!(stored.iter().all(|a| a.id.is_some()), "append gives ids");

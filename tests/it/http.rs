@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::support::{run, wait_for_alerts, Serve};
 
 /// A token made by `wardwatch token new`, and the TOML lines it printed.
-fn new_token(name: &str) -> anyhow::Result<(String, String)> {
+pub(crate) fn new_token(name: &str) -> anyhow::Result<(String, String)> {
     let out = run(&["token", "new", "--name", name], None)?;
     anyhow::ensure!(out.status.success(), "token new failed: {}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout)?;

@@ -3,6 +3,8 @@
 
 mod atna;
 mod clients;
+mod crash;
+mod disk_full;
 mod eve_file;
 mod http;
 mod keys;

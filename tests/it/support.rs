@@ -147,6 +147,14 @@ impl Serve {
             .with_context(|| format!("serve has no {scheme}:// listener"))
     }
 
+    /// Kills the server at once with SIGKILL (`kill -9`: no clean shutdown,
+    /// as a crash or a power cut would end it) and waits until it is gone.
+    pub fn kill9(mut self) -> anyhow::Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+
     /// Sends SIGTERM and waits for a clean exit; returns what it printed last.
     pub fn stop(mut self) -> anyhow::Result<String> {
         let status = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status()?;
@@ -228,7 +236,17 @@ pub fn wait_for_counters(
     scheme: &str,
     done: impl Fn(&Value) -> bool,
 ) -> anyhow::Result<Value> {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    wait_for_counters_within(data_dir, scheme, Duration::from_secs(10), done)
+}
+
+/// [`wait_for_counters`] with a deadline of its own (a large backlog).
+pub fn wait_for_counters_within(
+    data_dir: &Path,
+    scheme: &str,
+    within: Duration,
+    done: impl Fn(&Value) -> bool,
+) -> anyhow::Result<Value> {
+    let deadline = Instant::now() + within;
     loop {
         let c = counters(data_dir, scheme).unwrap_or_default();
         if done(&c) {

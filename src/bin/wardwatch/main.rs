@@ -225,6 +225,9 @@ fn serve(
     let runtime = tokio::runtime::Runtime::new().context("could not start the async runtime")?;
     runtime.block_on(async move {
         let console = Console::start(cfg, &keys).await?;
+        // Watched before "ready" is printed: a SIGTERM sent as soon as the
+        // console says it is ready must stop it cleanly, not kill it.
+        let signal = wait_for_signal()?;
         let mut out = io::stdout().lock();
         let mut failed = 0;
         for l in console.listeners() {
@@ -251,13 +254,13 @@ fn serve(
             updated_at: chrono::Utc::now(),
             running,
             listeners: console.listeners(),
+            store: Some(console.store_health()),
         };
         let write_status = |running: bool| {
             if let Err(e) = wardwatch::status::write(console.data_dir(), &snapshot(running)) {
                 tracing::warn!(error = %e, "Status file not written.");
             }
         };
-        let signal = wait_for_signal();
         tokio::pin!(signal);
         loop {
             write_status(true);
@@ -278,26 +281,30 @@ fn serve(
             t.refused += l.counters.refused;
             t.context += l.counters.context;
             t.handshake_failed += l.counters.handshake_failed;
+            t.stored += l.counters.stored;
         }
         // Device context (EVE flows, DNS, ...) is parsed but makes no alert.
         writeln!(
             io::stdout(),
-            "stopped: {} alerts, {} rejected, {} oversize, {} dropped, {} connections refused, {} TLS handshakes failed, {} context records this run",
-            t.parsed - t.context, t.rejected, t.oversize, t.dropped, t.refused, t.handshake_failed, t.context
+            "stopped: {} alerts, {} rejected, {} oversize, {} dropped, {} connections refused, {} TLS handshakes failed, {} context records this run; {} records durably stored",
+            t.parsed - t.context, t.rejected, t.oversize, t.dropped, t.refused, t.handshake_failed, t.context, t.stored
         )?;
         Ok(())
     })
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
+/// Starts watching SIGTERM and SIGINT now; the future ends when one comes.
+fn wait_for_signal() -> anyhow::Result<impl std::future::Future<Output = anyhow::Result<()>>> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).context("could not watch SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("could not watch SIGINT")?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
-    Ok(())
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        Ok(())
+    })
 }
 
 fn status(
@@ -326,11 +333,38 @@ fn status(
     };
     writeln!(out, "Console: {state}")?;
     writeln!(out, "Stored:  {alerts} alerts, {rejected} rejected messages kept raw")?;
+    if let Some(h) = &s.store {
+        let since = h.since.format("%Y-%m-%d %H:%M:%S UTC");
+        if h.ok {
+            let mean = if h.batches > 0 { h.stored as f64 / h.batches as f64 } else { 0.0 };
+            writeln!(
+                out,
+                "Store:   writing since {since}; this run {} records in {} transactions (mean {mean:.1}, largest {})",
+                h.stored, h.batches, h.largest_batch
+            )?;
+        } else {
+            writeln!(
+                out,
+                "Store:   FAILING since {since}: {}\n         {} messages waiting; ingest waits (TCP back-pressure, UDP drops counted, HTTP 503, MLLP AE) and resumes by itself when the store can write",
+                h.error.as_deref().unwrap_or("unknown error"),
+                h.pending
+            )?;
+        }
+    }
     writeln!(out)?;
     writeln!(
         out,
-        "{:<26} {:<10} {:>9} {:>9} {:>9} {:>9} {:>8} {:>6} {:>8}",
-        "LISTENER", "STATE", "RECEIVED", "PARSED", "REJECTED", "OVERSIZE", "DROPPED", "CONNS", "REFUSED"
+        "{:<26} {:<10} {:>9} {:>9} {:>9} {:>9} {:>8} {:>6} {:>8} {:>9}",
+        "LISTENER",
+        "STATE",
+        "RECEIVED",
+        "PARSED",
+        "REJECTED",
+        "OVERSIZE",
+        "DROPPED",
+        "CONNS",
+        "REFUSED",
+        "STORED"
     )?;
     for l in &s.listeners {
         let c = l.counters;
@@ -340,7 +374,7 @@ fn status(
             .unwrap_or_default();
         writeln!(
             out,
-            "{:<26} {:<10} {:>9} {:>9} {:>9} {:>9} {:>8} {:>6} {:>8}",
+            "{:<26} {:<10} {:>9} {:>9} {:>9} {:>9} {:>8} {:>6} {:>8} {:>9}",
             match (l.url.split_once("://"), l.bound_addr) {
                 (Some((scheme, _)), Some(bound)) => format!("{scheme}://{bound}"),
                 _ => l.url.clone(),
@@ -352,8 +386,16 @@ fn status(
             c.oversize,
             c.dropped,
             c.connections,
-            c.refused
+            c.refused,
+            c.stored
         )?;
+        if c.store_unavailable > 0 {
+            writeln!(
+                out,
+                "    not acknowledged because the store was not writing (HTTP 503, MLLP AE): {}",
+                c.store_unavailable
+            )?;
+        }
         if c.context > 0 {
             writeln!(out, "    of those parsed, device records (context, not alerts): {}", c.context)?;
         }
