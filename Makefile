@@ -68,8 +68,10 @@ lint: ui
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
+# Inside a throw-away desktop session: the key store's tests use a real
+# Secret Service (gnome-keyring) and the kernel keyring.
 test-rust: ui
-	cargo test --workspace
+	scripts/with-desktop-session.sh cargo test --workspace
 
 test-ui: deps
 	cd ui && npm run check

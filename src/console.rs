@@ -12,13 +12,14 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::atna::{AtnaError, AtnaEvent, AtnaForwarder, AtnaStatus};
 use crate::audit::{kind, AuditStatus, Entry};
 use crate::config::ConsoleConfig;
 use crate::ingest::{self, IngestConfig, Ingested, Listener, ListenerStatus, StoreUnavailable};
 use crate::keys::{KeyBundle, SecretKey};
 use crate::model::{Alert, DeviceObservation};
 use crate::privacy::PatientIdKey;
-use crate::store::{DeviceSeen, DeviceSummary, Store, StoreError, StoredRejected};
+use crate::store::{Committed, DeviceSeen, DeviceSummary, Store, StoreError, StoredRejected};
 
 /// How many alerts a slow subscriber may fall behind before it is told it lagged.
 const BUS_CAPACITY: usize = 4096;
@@ -31,6 +32,8 @@ pub enum ConsoleError {
     Store(#[from] StoreError),
     #[error("the console's writer thread could not start: {0}")]
     Writer(std::io::Error),
+    #[error("ATNA forwarding: {0}")]
+    Atna(#[from] AtnaError),
 }
 
 /// Whether the writer is storing what the listeners queue, as the console
@@ -76,6 +79,9 @@ pub struct Console {
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     audit: Arc<Mutex<AuditStatus>>,
     health: Arc<Mutex<StoreHealth>>,
+    atna: Option<Arc<AtnaForwarder>>,
+    atna_stop: CancellationToken,
+    atna_tasks: TaskTracker,
 }
 
 impl std::fmt::Debug for Console {
@@ -91,6 +97,19 @@ impl Console {
     pub async fn start(config: ConsoleConfig, keys: &KeyBundle) -> Result<Self, ConsoleError> {
         let mut writer_store = Store::open(&config.data_dir, &keys.database)?;
         writer_store.set_signer(keys.signing_key());
+        // The ATNA forwarder has its own stop, after the writer's: the
+        // writer's last records (the console stopping) are forwarded too.
+        let atna_stop = CancellationToken::new();
+        let atna_tasks = TaskTracker::new();
+        let atna = match &config.atna {
+            None => None,
+            Some(cfg) => {
+                let forwarder = AtnaForwarder::spawn(cfg.clone(), atna_stop.clone(), &atna_tasks)?;
+                let (f, ingest) = (forwarder.clone(), cfg.forward_ingest);
+                writer_store.set_on_commit(Box::new(move |records| forward(&f, ingest, records)));
+                Some(forwarder)
+            }
+        };
         let started = Entry::new(
             chrono::Utc::now(),
             "console",
@@ -171,7 +190,15 @@ impl Console {
             writer: Mutex::new(Some(writer)),
             audit,
             health,
+            atna,
+            atna_stop,
+            atna_tasks,
         })
+    }
+
+    /// The ATNA forwarder's state, when one is configured.
+    pub fn atna_status(&self) -> Option<AtnaStatus> {
+        self.atna.as_ref().map(|a| a.status())
     }
 
     /// What the check of the audit log at start found (or that it is running).
@@ -246,6 +273,9 @@ impl Console {
                 tracing::error!("The writer thread ended abnormally; see the log above.");
             }
         }
+        self.atna_stop.cancel();
+        self.atna_tasks.close();
+        self.atna_tasks.wait().await;
     }
 }
 
@@ -409,6 +439,27 @@ impl Writer {
         if records > 0 {
             self.health.lock().unwrap_or_else(PoisonError::into_inner).stored += records;
         }
+    }
+}
+
+/// Offers committed audit records to the ATNA forwarder: what people and
+/// the console do, and received messages only when `ingest` is set.
+fn forward(forwarder: &AtnaForwarder, ingest: bool, records: &[Committed]) {
+    for r in records {
+        let is_ingest =
+            [kind::ALERT_RECEIVED, kind::ALERT_REJECTED, kind::DEVICE_OBSERVED].contains(&r.kind.as_str());
+        if is_ingest && !ingest {
+            continue;
+        }
+        forwarder.offer(AtnaEvent {
+            seq: r.seq,
+            at: r.at,
+            actor: r.actor.clone(),
+            kind: r.kind.clone(),
+            success: r.kind != kind::ALERT_REJECTED,
+            object: r.object.clone(),
+            summary: r.summary.clone(),
+        });
     }
 }
 

@@ -50,6 +50,11 @@ pub struct AtnaConfig {
     /// The HOSTNAME of syslog headers and this node's NetworkAccessPointID;
     /// the machine's host name when not set.
     pub hostname: Option<String>,
+    /// Also forward one event per received alert, rejected message and
+    /// device observation (a repository then sees every message); by
+    /// default only what people and the console do is forwarded.
+    #[serde(default)]
+    pub forward_ingest: bool,
 }
 
 fn default_queue_capacity() -> usize {
@@ -73,6 +78,7 @@ impl AtnaConfig {
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
             shutdown_flush_ms: DEFAULT_SHUTDOWN_FLUSH_MS,
             hostname: None,
+            forward_ingest: false,
         }
     }
 

@@ -88,6 +88,24 @@ pub struct Store {
     /// The newest signed checkpoint's record.
     last_checkpoint: u64,
     signer: Option<SigningKey>,
+    /// Told of every audit record once its transaction has committed.
+    on_commit: Option<CommitHook>,
+}
+
+/// A function told of audit records once they are durable (ATNA forwarding).
+pub type CommitHook = Box<dyn FnMut(&[Committed]) + Send>;
+
+/// An audit record just committed, as a forwarder needs it: no body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub kind: String,
+    /// What it concerns (an alert id, a device id), never patient data.
+    pub object: Option<String>,
+    /// One sentence for a person.
+    pub summary: String,
 }
 
 impl std::fmt::Debug for Store {
@@ -143,6 +161,7 @@ impl Store {
             head: Head::EMPTY,
             last_checkpoint: 0,
             signer: None,
+            on_commit: None,
         }
     }
 
@@ -158,6 +177,9 @@ impl Store {
         self.conn.pragma_update(None, "temp_store", "MEMORY")?;
         self.conn.pragma_update(None, "journal_mode", "WAL")?;
         self.conn.pragma_update(None, "synchronous", "FULL")?;
+        // A batch of 2,048 alerts and their audit records is some MiB of
+        // pages: a cache that holds it avoids spilling pages mid-transaction.
+        self.conn.pragma_update(None, "cache_size", -65_536)?;
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
         Ok(())
     }
@@ -166,6 +188,11 @@ impl Store {
     /// [`CHECKPOINT_EVERY`] records and by [`Store::checkpoint`].
     pub fn set_signer(&mut self, key: SigningKey) {
         self.signer = Some(key);
+    }
+
+    /// Calls `hook` with the audit records of each committed transaction.
+    pub fn set_on_commit(&mut self, hook: CommitHook) {
+        self.on_commit = Some(hook);
     }
 
     /// The chain's last record.
@@ -198,6 +225,8 @@ impl Store {
         let path = self.path.clone();
         let wrap = |source| StoreError::Sqlite { path: path.clone(), source };
         let mut head = self.head;
+        let mut committed = Vec::new();
+        let tell = self.on_commit.is_some();
         let tx = self.conn.transaction().map_err(wrap)?;
         {
             let mut audit_stmt = tx.prepare_cached(audit_log::INSERT).map_err(wrap)?;
@@ -265,6 +294,10 @@ impl Store {
                         a.id = Some(AlertId(tx.last_insert_rowid()));
                         let entry =
                             Entry::new(a.received_at, actor(a.listener.as_deref()), kind::ALERT_RECEIVED, a)?;
+                        if tell {
+                            let object = a.id.map(|i| format!("alert {}", i.0));
+                            committed.push(committed_of(&entry, head.seq + 1, object, &a.name));
+                        }
                         head = audit_log::insert(&mut audit_stmt, &head, entry).map_err(wrap)?;
                     }
                     Ingested::Device(d) => {
@@ -302,6 +335,10 @@ impl Store {
                             kind::DEVICE_OBSERVED,
                             d,
                         )?;
+                        if tell {
+                            let device = Some(format!("device {}", d.device_id.as_str()));
+                            committed.push(committed_of(&entry, head.seq + 1, device, &d.message_type));
+                        }
                         head = audit_log::insert(&mut audit_stmt, &head, entry).map_err(wrap)?;
                     }
                     Ingested::Rejected(r) => {
@@ -318,6 +355,10 @@ impl Store {
                             .map_err(wrap)?;
                         let entry =
                             Entry::new(r.received_at, actor(r.listener.as_deref()), kind::ALERT_REJECTED, r)?;
+                        if tell {
+                            let summary = "a message that could not be read";
+                            committed.push(committed_of(&entry, head.seq + 1, None, summary));
+                        }
                         head = audit_log::insert(&mut audit_stmt, &head, entry).map_err(wrap)?;
                     }
                     // Not a record: the console's writer answers it after the commit.
@@ -335,7 +376,14 @@ impl Store {
         }
         tx.commit().map_err(wrap)?;
         self.head = head;
+        self.tell(&committed);
         self.checkpoint_if_due()
+    }
+
+    fn tell(&mut self, committed: &[Committed]) {
+        if let (Some(hook), false) = (&mut self.on_commit, committed.is_empty()) {
+            hook(committed);
+        }
     }
 
     /// Appends audit records that are not ingested messages (the console
@@ -344,15 +392,21 @@ impl Store {
         let path = self.path.clone();
         let wrap = |source| StoreError::Sqlite { path: path.clone(), source };
         let mut head = self.head;
+        let mut committed = Vec::new();
         let tx = self.conn.transaction().map_err(wrap)?;
         {
             let mut stmt = tx.prepare_cached(audit_log::INSERT).map_err(wrap)?;
             for entry in entries {
+                if self.on_commit.is_some() {
+                    let summary = entry.kind.replace(['.', '_'], " ");
+                    committed.push(committed_of(&entry, head.seq + 1, None, &summary));
+                }
                 head = audit_log::insert(&mut stmt, &head, entry).map_err(wrap)?;
             }
         }
         tx.commit().map_err(wrap)?;
         self.head = head;
+        self.tell(&committed);
         self.checkpoint_if_due()?;
         Ok(head)
     }
@@ -484,6 +538,17 @@ impl Store {
             .optional()
             .map_err(|e| self.wrap(e))?
             .transpose()
+    }
+}
+
+fn committed_of(entry: &Entry, seq: u64, object: Option<String>, summary: &str) -> Committed {
+    Committed {
+        seq,
+        at: entry.at,
+        actor: entry.actor.clone(),
+        kind: entry.kind.clone(),
+        object,
+        summary: summary.to_owned(),
     }
 }
 

@@ -580,3 +580,57 @@ fn rsyslog_as_the_repository_reads_rfc_5424_with_the_ihe_msgid() -> anyhow::Resu
     h.stop(Duration::from_secs(10))?;
     Ok(())
 }
+
+/// The console forwards its own audit records (here: it started, it
+/// stopped) with their audit sequence numbers; received alerts stay out
+/// unless `forward_ingest` is set.
+#[test]
+fn a_console_forwards_what_it_records_to_the_repository() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let pki = Pki::new(&dir.path().join("pki"))?;
+    let repo_data = dir.path().join("repository");
+    let (repository, addr) = serve_tls(&repo_data, &pki, true)?;
+    let sender_config = pki.path("sender.toml");
+    std::fs::write(
+        &sender_config,
+        format!(
+            "[atna]\nurl = \"tls://127.0.0.1:{}\"\nca_file = \"ca.pem\"\nclient_cert_file = \"client.pem\"\n\
+             client_key_file = \"client.key\"\naudit_source_id = \"ww-ward-4\"\nhostname = \"{HOST}\"\n",
+            addr.port()
+        ),
+    )?;
+    let console_data = dir.path().join("console");
+    let config = sender_config.to_str().context("non-UTF-8 temp dir")?;
+    let console = Serve::start_with(&console_data, &["--config", config])?;
+    {
+        use std::io::Write;
+        let mut c = std::net::TcpStream::connect(console.tcp)?;
+        c.write_all(b"<13>1 2026-11-28T10:00:00Z gw app - - - an alert\n")?;
+    }
+    wait_for_alerts(&console_data, 1, |a| !a.is_empty())?;
+    console.stop()?;
+
+    let got = all_received(&repo_data, 2)?;
+    let seen: Vec<_> =
+        got.iter().map(|r| (r.event_id.as_str(), r.summary.as_str(), r.source_id.as_str())).collect();
+    assert_eq!(
+        seen,
+        [("110100", "console started", "ww-ward-4"), ("110100", "console stopped", "ww-ward-4")],
+        "the alert is not forwarded by default"
+    );
+    // The sequence numbers are the console's audit log's.
+    let out = crate::support::run(
+        &["audit", "verify", "--data-dir", console_data.to_str().context("path")?, "--json"],
+        None,
+    )?;
+    let report: Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(
+        got[1].seq,
+        report["verified_through"].as_u64().context("no head")?,
+        "stopping is the last record"
+    );
+    assert!(got[0].seq < got[1].seq);
+    repository.stop()?;
+    Ok(())
+}

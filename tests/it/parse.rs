@@ -321,7 +321,7 @@ fn bench_read_in_part_is_not_an_error() -> anyhow::Result<()> {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
     let mut child = crate::support::wardwatch()
-        .args(["bench", "--seconds", "0.1"])
+        .args(["bench", "--seconds", "0.1", "--audit-records", "1000"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()?;

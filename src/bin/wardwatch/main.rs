@@ -100,6 +100,9 @@ enum Command {
         /// Seconds to spend on each codec.
         #[arg(long, default_value_t = 1.0)]
         seconds: f64,
+        /// How many records to append to (and verify in) a temporary audit log; 0 skips it.
+        #[arg(long, default_value_t = 1_000_000)]
+        audit_records: u64,
     },
     /// Bearer tokens for gateways that post to http:// listeners.
     Token {
@@ -187,7 +190,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Token { command: TokenCommand::New { name } } => done(token_new(&name)),
         Command::Audit { command } => audit::run(command, pf),
         Command::Key { command } => done(audit::run_key(command, pf)),
-        Command::Bench { seconds } => done(Ok(bench::run(seconds)?)),
+        Command::Bench { seconds, audit_records } => done(bench::run(seconds, audit_records)),
     }
 }
 
