@@ -19,8 +19,12 @@ impl IpcError {
 impl From<wardwatch::ConsoleError> for IpcError {
     fn from(e: wardwatch::ConsoleError) -> Self {
         match e {
-            wardwatch::ConsoleError::Store(e) => Self::new("store.failed", e.to_string()),
+            wardwatch::ConsoleError::Store(e) => match e.code() {
+                code @ ("audit.key_mismatch" | "store.disk_full") => Self::new(code, e.to_string()),
+                _ => Self::new("store.failed", e.to_string()),
+            },
             wardwatch::ConsoleError::Writer(e) => Self::new("console.writer", e.to_string()),
+            wardwatch::ConsoleError::Atna(e) => Self::new("atna.config", e.to_string()),
         }
     }
 }
