@@ -143,3 +143,130 @@ pub fn rotate_key(data_dir: &Path, source: &KeySource) -> Result<(), OpenError> 
     store.checkpoint()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::Ingested;
+    use crate::keys::{Passphrase, SecretKey};
+    use crate::model::Format;
+    use crate::normalize::{self, Receipt};
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    fn source() -> Result<KeySource, KeyError> {
+        Ok(KeySource::Passphrase(Passphrase::new("rotate me".into())?))
+    }
+
+    fn alert(n: u32) -> Result<Ingested, Box<dyn std::error::Error>> {
+        let receipt = Receipt { received_at: Utc::now(), source_addr: None, listener: None };
+        let raw = format!("<11>1 2024-05-01T10:00:00Z gw app - - - alert {n}");
+        Ok(Ingested::Alert(normalize::decode(Format::Rfc5424, raw.as_bytes(), &receipt)?))
+    }
+
+    fn verify(dir: &Path) -> Result<crate::audit::Report, Box<dyn std::error::Error>> {
+        let opened = open_store(dir, &source()?, false)?;
+        let anchor = crate::audit::Anchor::read(dir)?.and_then(|a| a.checkpoint());
+        let key = opened.keys.verifying_key().to_bytes();
+        Ok(crate::audit::verify_chain(
+            opened.store.connection(),
+            crate::audit::VerifyFrom::Genesis,
+            anchor.as_ref(),
+            Some(&key),
+        )?)
+    }
+
+    #[test]
+    fn rotation_rekeys_without_losing_a_record_and_the_old_key_stops_working() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let mut opened = open_store(dir.path(), &source()?, true)?;
+        assert!(opened.created);
+        for n in 0..50 {
+            opened.store.append(&mut [alert(n)?])?;
+        }
+        let old = SecretKey::from_bytes(*opened.keys.database.expose());
+        drop(opened);
+        rotate_key(dir.path(), &source()?)?;
+
+        let opened = open_store(dir.path(), &source()?, false)?;
+        assert_eq!(opened.store.counts()?, (50, 0));
+        assert_ne!(opened.keys.database.expose(), old.expose(), "a new database key");
+        drop(opened);
+        let report = verify(dir.path())?;
+        assert_eq!(report.damage, None);
+        // key.created, 50 alerts, key.rotated
+        assert_eq!(report.records, 52);
+        assert!(matches!(Store::open_read_only(dir.path(), &old), Err(StoreError::KeyMismatch { .. })));
+        Ok(())
+    }
+
+    #[test]
+    fn a_rotation_interrupted_after_rekeying_is_finished_at_the_next_open() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let opened = open_store(dir.path(), &source()?, true)?;
+        let next = opened.keys.with_new_database_key()?;
+        let new_key = *next.database.expose();
+        let old_key = SecretKey::from_bytes(*opened.keys.database.expose());
+        drop(opened);
+        // The steps of `rotate_key` up to the re-keying, then a "crash".
+        keys::save_pending(dir.path(), &source()?, &next)?;
+        let conn = Store::open_raw(dir.path(), &old_key)?;
+        conn.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()))?;
+        conn.execute_batch(&crate::store::key_pragma("rekey", &next.database))?;
+        drop(conn);
+        // The current keys no longer open it; the pending ones do, and become current.
+        let opened = open_store(dir.path(), &source()?, true)?;
+        assert_eq!(opened.keys.database.expose(), &new_key);
+        drop(opened);
+        let keys = keys::load(dir.path(), &source()?, false)?;
+        assert!(keys.pending.is_none(), "promoted");
+        assert_eq!(keys.current.database.expose(), &new_key);
+        Ok(())
+    }
+
+    #[test]
+    fn a_rotation_interrupted_before_rekeying_keeps_the_current_keys() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let opened = open_store(dir.path(), &source()?, true)?;
+        let current = *opened.keys.database.expose();
+        let next = opened.keys.with_new_database_key()?;
+        drop(opened);
+        keys::save_pending(dir.path(), &source()?, &next)?;
+        let opened = open_store(dir.path(), &source()?, true)?;
+        assert_eq!(opened.keys.database.expose(), &current);
+        drop(opened);
+        assert!(keys::load(dir.path(), &source()?, false)?.pending.is_none(), "discarded");
+        Ok(())
+    }
+
+    #[test]
+    fn rotation_refuses_while_a_console_has_the_database_open() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let opened = open_store(dir.path(), &source()?, true)?;
+        // A second connection holding a read transaction, as a running console does.
+        let reader = Store::open_read_only(dir.path(), &opened.keys.database)?;
+        reader.connection().execute_batch("BEGIN; SELECT count(*) FROM audit_log;")?;
+        let err = rotate_key(dir.path(), &source()?);
+        assert!(matches!(err, Err(OpenError::Busy(_))), "{err:?}");
+        reader.connection().execute_batch("COMMIT;")?;
+        Ok(())
+    }
+
+    #[test]
+    fn a_missing_key_and_a_wrong_passphrase_have_their_codes() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        drop(open_store(dir.path(), &source()?, true)?);
+        let wrong = KeySource::Passphrase(Passphrase::new("not it".into())?);
+        assert_eq!(
+            open_store(dir.path(), &wrong, false).map(drop).err().map(|e| e.code()),
+            Some("audit.key_mismatch")
+        );
+        // The recovery file lost: the database is there, its keys are not.
+        std::fs::remove_file(dir.path().join(keys::RECOVERY_FILE))?;
+        for write in [false, true] {
+            let missing = open_store(dir.path(), &source()?, write).map(drop).err();
+            assert_eq!(missing.as_ref().map(|e| e.code()), Some("audit.key_missing"), "{missing:?}");
+        }
+        Ok(())
+    }
+}

@@ -129,7 +129,60 @@ impl Store {
         let mut store = Self::new(conn, path, data_dir);
         store.configure().and_then(|()| migrations::apply(&mut store.conn)).map_err(|e| store.wrap(e))?;
         store.load_head()?;
+        store.adopt_unrecorded()?;
         Ok(store)
+    }
+
+    /// Alerts, rejected messages and device observations stored before the
+    /// audit log existed get their audit records, in the order they were
+    /// stored, once (actor `migration`).
+    fn adopt_unrecorded(&mut self) -> Result<(), StoreError> {
+        const ALERTS: &str =
+            "SELECT id, received_at_us, event_time, source_addr, listener, format, severity, vendor,
+            product, event_class, name, message, hostname, src_ip, dst_ip, src_port, dst_port, proto, raw,
+            deviations, details FROM alerts WHERE audit_seq IS NULL ORDER BY id";
+        let alerts: Vec<Alert> = {
+            let mut stmt = self.conn.prepare(ALERTS).map_err(|e| self.wrap(e))?;
+            let rows = stmt.query_map([], |row| Ok(alert_from_row(row))).map_err(|e| self.wrap(e))?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push(row.map_err(|e| self.wrap(e))??);
+            }
+            out
+        };
+        let rejected: Vec<StoredRejected> = self.rejected_where("audit_seq IS NULL ORDER BY id")?;
+        if alerts.is_empty() && rejected.is_empty() {
+            return Ok(());
+        }
+        let path = self.path.clone();
+        let wrap = |source| StoreError::Sqlite { path: path.clone(), source };
+        let mut head = self.head;
+        let tx = self.conn.transaction().map_err(wrap)?;
+        {
+            let mut stmt = tx.prepare_cached(audit_log::INSERT).map_err(wrap)?;
+            for a in &alerts {
+                let entry = Entry::new(a.received_at, "migration", kind::ALERT_RECEIVED, a)?;
+                head = audit_log::insert(&mut stmt, &head, entry).map_err(wrap)?;
+                let id = a.id.map_or(0, |i| i.0);
+                tx.execute("UPDATE alerts SET audit_seq = ?1 WHERE id = ?2", params![head.seq, id])
+                    .map_err(wrap)?;
+            }
+            for r in &rejected {
+                let entry =
+                    Entry::new(r.rejected.received_at, "migration", kind::ALERT_REJECTED, &r.rejected)?;
+                head = audit_log::insert(&mut stmt, &head, entry).map_err(wrap)?;
+                tx.execute("UPDATE rejected SET audit_seq = ?1 WHERE id = ?2", params![head.seq, r.id])
+                    .map_err(wrap)?;
+            }
+        }
+        tx.commit().map_err(wrap)?;
+        tracing::info!(
+            alerts = alerts.len(),
+            rejected = rejected.len(),
+            "Records stored before the audit log now have their audit records."
+        );
+        self.head = head;
+        Ok(())
     }
 
     /// Opens an existing store for reading only.
@@ -464,15 +517,19 @@ impl Store {
 
     /// The newest `limit` rejected messages, newest first.
     pub fn recent_rejected(&self, limit: usize) -> Result<Vec<StoredRejected>, StoreError> {
+        self.rejected_where(&format!("1 ORDER BY id DESC LIMIT {limit}"))
+    }
+
+    /// Rejected messages matching `condition` (SQL after WHERE, from this module only).
+    fn rejected_where(&self, condition: &str) -> Result<Vec<StoredRejected>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT id, received_at_us, source_addr, listener, format, error, raw
-                 FROM rejected ORDER BY id DESC LIMIT ?1",
-            )
+            .prepare(&format!(
+                "SELECT id, received_at_us, source_addr, listener, format, error, raw FROM rejected WHERE {condition}"
+            ))
             .map_err(|e| self.wrap(e))?;
         let rows = stmt
-            .query_map([limit as i64], |row| {
+            .query_map([], |row| {
                 let id: i64 = row.get(0)?;
                 let format: Option<String> = row.get(4)?;
                 Ok(StoredRejected {

@@ -195,3 +195,39 @@ fn device_observations_latest_per_device() -> Result<(), StoreError> {
     assert_eq!(latest, vec![stored[1].clone(), stored[2].clone()]);
     Ok(())
 }
+
+#[test]
+fn a_database_from_before_encryption_is_encrypted_and_its_records_join_the_chain(
+) -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join(DB_FILE);
+    // A database as the previous build left it: unencrypted, schema 5, one alert.
+    {
+        let mut conn = Connection::open(&path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        let tx = conn.transaction()?;
+        for (i, sql) in MIGRATIONS.iter().take(5).enumerate() {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        }
+        tx.execute(
+            "INSERT INTO alerts (received_at_us, format, severity, event_class, name, message, raw)
+             VALUES (1700000000000000, 'rfc5424', 3, 'BEACON', 'legacy', 'a legacy alert', x'4c4547414359')",
+            [],
+        )?;
+        tx.commit()?;
+    }
+    assert!(std::fs::read(&path)?.starts_with(b"SQLite format 3\0"));
+
+    let store = Store::open(dir.path(), &key())?;
+    let alerts = store.recent_alerts(5)?;
+    assert_eq!(alerts.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["legacy"]);
+    assert_eq!(store.head().seq, 1, "the legacy alert has its audit record");
+    drop(store);
+    let bytes = std::fs::read(&path)?;
+    assert!(!bytes.starts_with(b"SQLite format 3\0"), "encrypted now");
+    assert!(!bytes.windows(6).any(|w| w == b"LEGACY"), "its raw bytes are not readable");
+    // Opening again adopts nothing twice.
+    assert_eq!(Store::open(dir.path(), &key())?.head().seq, 1);
+    Ok(())
+}

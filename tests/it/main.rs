@@ -2,6 +2,7 @@
 //! `wardwatch` binary is started as a person would start it.
 
 mod atna;
+mod audit;
 mod clients;
 mod crash;
 mod disk_full;

@@ -313,12 +313,13 @@ fn export_archive(
         .map_err(coded)?;
     store.checkpoint().map_err(coded)?;
     println!(
-        "{}: records {} to {} ({} records, {} checkpoints), signed by {}",
+        "{}: records {} to {} ({} records, {} signed checkpoint{}), signed by {}",
         out.display(),
         summary.first_seq,
         summary.last_seq,
         summary.records,
         summary.checkpoints,
+        if summary.checkpoints == 1 { "" } else { "s" },
         key_fingerprint(&key)
     );
     println!(
