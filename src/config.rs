@@ -1,6 +1,7 @@
 //! How a console is configured: defaults, then a TOML file, then environment
 //! variables (which tests and packaging use), each overriding the one before.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -29,6 +30,50 @@ pub struct ConsoleConfig {
     pub queue_capacity: usize,
     /// `[atna]`: forward audit events to an IHE Audit Record Repository.
     pub atna: Option<AtnaConfig>,
+}
+
+impl ConsoleConfig {
+    /// The settings that decide what the console takes in and where its
+    /// audit events go, by name, as text: what `config.settings` audit
+    /// records hold (see [`crate::audit::settings`]). Files and tokens are
+    /// named, never their contents: a token shows its name and the first 8
+    /// hex digits of its SHA-256, enough to see that it was replaced.
+    pub fn settings(&self) -> BTreeMap<String, String> {
+        let mut s = BTreeMap::new();
+        let mut set = |name: &str, value: String| {
+            s.insert(name.to_owned(), value);
+        };
+        let path = |p: &Path| p.display().to_string();
+        let listen: Vec<String> = self.listen.iter().map(ToString::to_string).collect();
+        set("listen", listen.join(", "));
+        set("max_message_bytes", self.ingest.max_message_bytes.to_string());
+        set("max_connections", self.ingest.max_connections.to_string());
+        set("idle_timeout_secs", self.ingest.idle_timeout.map_or("none".into(), |d| d.as_secs().to_string()));
+        set("queue_capacity", self.queue_capacity.to_string());
+        if let Some(tls) = &self.ingest.tls {
+            set("tls.cert_file", path(&tls.cert_file));
+            set("tls.key_file", path(&tls.key_file));
+            set("tls.client_ca_file", tls.client_ca_file.as_deref().map_or("none".into(), path));
+        }
+        for t in &self.ingest.http.tokens {
+            let prefix = t.sha256.get(..8).unwrap_or(&t.sha256);
+            let state = if t.disabled { "disabled" } else { "enabled" };
+            set(&format!("http.token.{}", t.name), format!("{state}, sha256 {prefix}..."));
+        }
+        if let Some(a) = &self.atna {
+            set("atna.url", a.url.to_string());
+            set("atna.ca_file", path(&a.ca_file));
+            set("atna.client_cert_file", a.client_cert_file.as_deref().map_or("none".into(), path));
+            set("atna.client_key_file", a.client_key_file.as_deref().map_or("none".into(), path));
+            set("atna.audit_source_id", a.audit_source_id.clone());
+            set("atna.enterprise_site_id", a.enterprise_site_id.clone().unwrap_or_else(|| "none".into()));
+            set("atna.hostname", a.hostname.clone().unwrap_or_else(|| "the machine's".into()));
+            set("atna.queue_capacity", a.queue_capacity.to_string());
+            set("atna.shutdown_flush_ms", a.shutdown_flush_ms.to_string());
+            set("atna.forward_ingest", a.forward_ingest.to_string());
+        }
+        s
+    }
 }
 
 /// The configuration file: every key optional.

@@ -120,7 +120,18 @@ impl Console {
             }),
         )
         .map_err(StoreError::from)?;
-        writer_store.record([started])?;
+        // A configuration changed since the last start is recorded first.
+        let previous = writer_store.last_settings()?;
+        let settings = crate::audit::settings::entry(
+            previous.as_ref().map(|(seq, body)| (*seq, body.as_slice())),
+            &config.settings(),
+            chrono::Utc::now(),
+        )
+        .map_err(StoreError::from)?;
+        if settings.is_some() && previous.is_some() {
+            tracing::info!("The configuration changed since the last start; the change is in the audit log.");
+        }
+        writer_store.record(settings.into_iter().chain([started]))?;
         let reader = Store::open_read_only(&config.data_dir, &keys.database)?;
         let audit = Arc::new(Mutex::new(AuditStatus::verifying(&keys.verifying_key().to_bytes())));
         {

@@ -14,6 +14,7 @@ mod anchor;
 pub mod bench;
 pub mod export;
 pub mod open;
+pub mod settings;
 mod status;
 mod verify;
 
@@ -46,6 +47,8 @@ pub mod kind {
     pub const DEVICE_OBSERVED: &str = "device.observed";
     pub const CONSOLE_STARTED: &str = "console.started";
     pub const CONSOLE_STOPPED: &str = "console.stopped";
+    /// The settings in force at a start, when they differ from the last ones recorded.
+    pub const CONFIG_SETTINGS: &str = "config.settings";
     pub const KEY_CREATED: &str = "key.created";
     pub const KEY_ROTATED: &str = "key.rotated";
     pub const RECOVERY_SET: &str = "key.recovery_passphrase_set";

@@ -54,6 +54,17 @@ pub(super) fn head(conn: &Connection) -> rusqlite::Result<(Head, u64)> {
     Ok((head, last.unwrap_or(0) as u64))
 }
 
+/// The newest `config.settings` record: its number and body. The kind is
+/// written out (not a parameter) so that SQLite uses the partial index.
+pub(super) fn last_settings(conn: &Connection) -> rusqlite::Result<Option<(u64, Vec<u8>)>> {
+    conn.query_row(
+        "SELECT seq, body FROM audit_log WHERE kind = 'config.settings' ORDER BY seq DESC LIMIT 1",
+        [],
+        |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
+    )
+    .optional()
+}
+
 /// Whether SQLite failed because the disk (or the file system's quota) is full.
 pub(crate) fn is_disk_full(e: &rusqlite::Error) -> bool {
     e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)

@@ -126,6 +126,9 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE alerts ADD COLUMN audit_seq INTEGER;
     ALTER TABLE rejected ADD COLUMN audit_seq INTEGER;
     ALTER TABLE device_observations ADD COLUMN audit_seq INTEGER;",
+    // 7: finds the last `config.settings` record at start without a scan
+    // of the log; partial, so appending any other record costs nothing.
+    "CREATE INDEX audit_log_settings ON audit_log (seq) WHERE kind = 'config.settings';",
 ];
 
 pub(super) fn version(conn: &Connection) -> rusqlite::Result<i64> {
@@ -173,6 +176,7 @@ mod tests {
         0xfcb7f03b6e06427d,
         0x611237965b7c5077,
         0xbe3825486b67ed46,
+        0x9cb0_90fe_3891_7aaa,
     ];
 
     #[test]

@@ -464,6 +464,11 @@ impl Store {
         Ok(head)
     }
 
+    /// The newest `config.settings` record in the log (number and body).
+    pub fn last_settings(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        audit_log::last_settings(&self.conn).map_err(|e| self.wrap(e))
+    }
+
     fn checkpoint_if_due(&mut self) -> Result<(), StoreError> {
         if self.head.seq >= self.last_checkpoint + CHECKPOINT_EVERY {
             self.checkpoint()?;

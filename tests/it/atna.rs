@@ -610,12 +610,16 @@ fn a_console_forwards_what_it_records_to_the_repository() -> anyhow::Result<()> 
     wait_for_alerts(&console_data, 1, |a| !a.is_empty())?;
     console.stop()?;
 
-    let got = all_received(&repo_data, 2)?;
+    let got = all_received(&repo_data, 3)?;
     let seen: Vec<_> =
         got.iter().map(|r| (r.event_id.as_str(), r.summary.as_str(), r.source_id.as_str())).collect();
     assert_eq!(
         seen,
-        [("110100", "console started", "ww-ward-4"), ("110100", "console stopped", "ww-ward-4")],
+        [
+            ("110113", "config settings", "ww-ward-4"),
+            ("110100", "console started", "ww-ward-4"),
+            ("110100", "console stopped", "ww-ward-4")
+        ],
         "the alert is not forwarded by default"
     );
     // The sequence numbers are the console's audit log's.
@@ -626,11 +630,11 @@ fn a_console_forwards_what_it_records_to_the_repository() -> anyhow::Result<()> 
     let report: Value = serde_json::from_slice(&out.stdout)?;
     assert_eq!(report["ok"], true, "{report}");
     assert_eq!(
-        got[1].seq,
+        got[2].seq,
         report["verified_through"].as_u64().context("no head")?,
         "stopping is the last record"
     );
-    assert!(got[0].seq < got[1].seq);
+    assert!(got[0].seq < got[1].seq && got[1].seq < got[2].seq);
     repository.stop()?;
     Ok(())
 }

@@ -35,9 +35,9 @@ fn verify_prints_the_verified_range_and_names_the_first_damage() -> anyhow::Resu
     let out = run(&["audit", "verify", "--data-dir", d], None)?;
     let said = text(&out);
     assert!(out.status.success(), "{said}");
-    // key.created, console.started, 5 alerts, console.stopped.
+    // key.created, config.settings, console.started, 5 alerts, console.stopped.
     assert!(
-        said.contains("records 1 to 8 verified (8 records, 1 signed checkpoint, the last at record 8)"),
+        said.contains("records 1 to 9 verified (9 records, 1 signed checkpoint, the last at record 9)"),
         "{said}"
     );
     assert!(said.contains("signed by: ed25519:") && said.trim_end().ends_with("OK"), "{said}");
@@ -46,15 +46,15 @@ fn verify_prints_the_verified_range_and_names_the_first_damage() -> anyhow::Resu
     let conn = open_db(&data)?;
     conn.execute_batch(
         "DROP TRIGGER audit_log_no_update;
-         UPDATE audit_log SET body = replace(body, 'alert 2', 'alert X') WHERE seq = 5;",
+         UPDATE audit_log SET body = replace(body, 'alert 2', 'alert X') WHERE seq = 6;",
     )?;
     drop(conn);
     let out = run(&["audit", "verify", "--data-dir", d], None)?;
     let said = text(&out);
     assert_eq!(out.status.code(), Some(1), "{said}");
-    assert!(said.contains("records 1 to 4 verified"), "{said}");
+    assert!(said.contains("records 1 to 5 verified"), "{said}");
     assert!(
-        said.contains("DAMAGED: first bad record 5 (modified): record 5's contents do not match its hash"),
+        said.contains("DAMAGED: first bad record 6 (modified): record 6's contents do not match its hash"),
         "{said}"
     );
     Ok(())
@@ -71,7 +71,7 @@ fn an_exported_range_verifies_on_its_own_with_only_the_passphrase() -> anyhow::R
         run(&["audit", "export", "--data-dir", d, "--from", "2000-01-01T00:00:00Z", "--out", o], None)?;
     assert!(exported.status.success(), "{}", text(&exported));
     assert!(
-        text(&exported).contains("records 1 to 6 (6 records, 1 signed checkpoint)"),
+        text(&exported).contains("records 1 to 7 (7 records, 1 signed checkpoint)"),
         "{}",
         text(&exported)
     );
@@ -83,7 +83,7 @@ fn an_exported_range_verifies_on_its_own_with_only_the_passphrase() -> anyhow::R
     std::fs::remove_dir_all(&data)?;
     let c = copy.to_str().context("path")?;
     let out = run(&["audit", "verify", "--archive", c], None)?;
-    assert!(out.status.success() && text(&out).contains("records 1 to 6 verified"), "{}", text(&out));
+    assert!(out.status.success() && text(&out).contains("records 1 to 7 verified"), "{}", text(&out));
     assert!(text(&out).contains("archive") && text(&out).trim_end().ends_with("OK"), "{}", text(&out));
 
     let wrong = elsewhere.path().join("wrong");
@@ -117,5 +117,48 @@ fn without_its_keys_a_data_directory_says_so_with_a_code() -> anyhow::Result<()>
     let out = run(&["alerts", "--data-dir", d, "--passphrase-file", wrong.to_str().context("path")?], None)?;
     assert!(text(&out).contains("[audit.key_mismatch]"), "{}", text(&out));
     assert!(passphrase_file().exists());
+    Ok(())
+}
+
+/// Each start records the settings in force when they differ from the last
+/// ones recorded, with every change before and after; an unchanged start
+/// records nothing more.
+#[test]
+fn a_changed_configuration_is_recorded_with_what_changed() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("wardwatch.toml");
+    let start = |toml: &str| -> anyhow::Result<()> {
+        std::fs::write(&config, toml)?;
+        Serve::start_with(dir.path(), &["--config", config.to_str().unwrap_or_default()])?.stop()?;
+        Ok(())
+    };
+    start("max_connections = 10\n")?;
+    start("max_connections = 20\nidle_timeout_secs = 30\n")?;
+    start("max_connections = 20\nidle_timeout_secs = 30\n")?;
+    let db = open_db(dir.path())?;
+    let bodies: Vec<Vec<u8>> = db
+        .prepare("SELECT body FROM audit_log WHERE kind = 'config.settings' ORDER BY seq")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    assert_eq!(
+        bodies.len(),
+        2,
+        "one record for the first start, one for the change, none for the same again"
+    );
+    let first: serde_json::Value = serde_json::from_slice(&bodies[0])?;
+    assert_eq!(first["settings"]["max_connections"], "10", "{first}");
+    assert_eq!(first["previous_seq"], serde_json::Value::Null, "{first}");
+    let second: serde_json::Value = serde_json::from_slice(&bodies[1])?;
+    assert_eq!(
+        second["changes"],
+        serde_json::json!([
+            {"setting": "idle_timeout_secs", "before": "none", "after": "30"},
+            {"setting": "max_connections", "before": "10", "after": "20"},
+        ]),
+        "{second}"
+    );
+    // The records are part of the chain like any other.
+    let out = run(&["audit", "verify", "--data-dir", dir.path().to_str().unwrap_or_default()], None)?;
+    assert!(out.status.success(), "{}", text(&out));
     Ok(())
 }
