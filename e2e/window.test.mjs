@@ -510,6 +510,17 @@ test('the console window shows real syslog alerts as they arrive', { timeout: 12
     assert.match(row, /priority is over 191/, `the reason is shown: ${row}`);
   });
 
+  await step('the record-keeping panel says the store is writing and the audit log is intact', async () => {
+    // The audit log is checked in the background at start, and the panel
+    // refreshes every 2 s, so this can take a moment.
+    const auditText = await waitFor(async () => {
+      const [store] = await findAll('[data-testid="store-state"][data-state="writing"]');
+      const [audit] = await findAll('[data-testid="audit-state"][data-state="verified"]');
+      return store && audit && (await text(audit));
+    }, 'store-state with data-state="writing" and audit-state with data-state="verified"');
+    assert.match(auditText, /Intact/, `the audit state says it in words: ${JSON.stringify(auditText)}`);
+  });
+
   await step('screenshot', async () => {
     const png = await freshScreenshot();
     assert.equal(png.subarray(1, 4).toString('latin1'), 'PNG', 'the screenshot is a PNG');

@@ -1,8 +1,14 @@
 fn main() {
     // Every command the UI may call; each gets allow-/deny- permissions that
     // capabilities/*.json grant per window.
-    const COMMANDS: &[&str] =
-        &["console_info", "list_alerts", "list_rejected", "listener_status", "subscribe_alerts"];
+    const COMMANDS: &[&str] = &[
+        "console_info",
+        "list_alerts",
+        "list_rejected",
+        "listener_status",
+        "integrity_status",
+        "subscribe_alerts",
+    ];
     tauri_build::try_build(
         tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
     )

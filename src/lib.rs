@@ -12,6 +12,7 @@ pub mod audit;
 pub mod codec;
 pub mod config;
 pub mod console;
+pub mod hardening;
 pub mod ingest;
 pub mod keys;
 pub mod model;
@@ -21,4 +22,4 @@ pub mod status;
 pub mod store;
 
 pub use config::ConsoleConfig;
-pub use console::{Console, ConsoleError};
+pub use console::{Console, ConsoleError, StoreHealth};

@@ -13,6 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::audit::AuditStatus;
 use crate::console::StoreHealth;
 use crate::ingest::ListenerStatus;
 
@@ -36,6 +37,10 @@ pub struct ServeStatus {
     /// Whether the store is writing (absent in files from older versions).
     #[serde(default)]
     pub store: Option<StoreHealth>,
+    /// What the check of the audit log at start found (absent in files
+    /// from older versions).
+    #[serde(default)]
+    pub audit: Option<AuditStatus>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +138,7 @@ mod tests {
             running,
             listeners: Vec::new(),
             store: None,
+            audit: None,
         }
     }
 

@@ -5,7 +5,7 @@ use tauri::ipc::Channel;
 use tauri::State;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::dto::{AlertStreamEvent, AlertView, ConsoleInfo, ListenerView, RejectedView};
+use crate::dto::{AlertStreamEvent, AlertView, ConsoleInfo, IntegrityView, ListenerView, RejectedView};
 use crate::error::IpcError;
 use crate::state::AppState;
 
@@ -38,6 +38,13 @@ pub fn list_rejected(state: State<'_, AppState>, limit: u32) -> Result<Vec<Rejec
 #[tauri::command]
 pub fn listener_status(state: State<'_, AppState>) -> Result<Vec<ListenerView>, IpcError> {
     Ok(state.console()?.listeners().into_iter().map(ListenerView::from).collect())
+}
+
+/// Whether the store is writing and what the audit log's check at start found.
+#[tauri::command]
+pub fn integrity_status(state: State<'_, AppState>) -> Result<IntegrityView, IpcError> {
+    let console = state.console()?;
+    Ok(IntegrityView::from((&console.store_health(), &console.audit_status())))
 }
 
 /// Streams every alert stored from now on through `on_event` (a Channel:

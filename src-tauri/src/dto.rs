@@ -4,9 +4,11 @@
 use chrono::SecondsFormat;
 use serde::Serialize;
 use ts_rs::TS;
+use wardwatch::audit::{AuditState, AuditStatus};
 use wardwatch::ingest::{self, ListenerStatus};
 use wardwatch::model::{self, Alert};
 use wardwatch::store::StoredRejected;
+use wardwatch::StoreHealth;
 
 /// One alert as the UI shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -199,6 +201,104 @@ pub struct ConsoleInfo {
     pub data_dir: String,
     /// True when the traffic comes from the built-in simulated hospital.
     pub simulated: bool,
+}
+
+/// Whether the store is writing and what the check of the audit log at
+/// start found: the two things that say whether what arrives is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct IntegrityView {
+    pub store: StoreHealthView,
+    pub audit: AuditView,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct StoreHealthView {
+    /// The last write succeeded (false while the disk is full, for example).
+    pub writing: bool,
+    /// RFC 3339, UTC: since when it has been so.
+    pub since: String,
+    /// While failing, what fails, in words (`disk full: ...`).
+    pub error: Option<String>,
+    /// While failing, how many messages wait to be stored.
+    #[ts(type = "number")]
+    pub pending: u64,
+    /// Records durably written since the console started.
+    #[ts(type = "number")]
+    pub stored: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditView {
+    pub state: AuditCheckState,
+    /// The first record this start checked (earlier ones were checked by an
+    /// earlier start); 0 when none.
+    #[ts(type = "number")]
+    pub verified_from: u64,
+    #[ts(type = "number")]
+    pub verified_through: u64,
+    #[ts(type = "number")]
+    pub checkpoints: u64,
+    /// The console's signing key, as people compare it (`ed25519:...`).
+    pub key_fingerprint: String,
+    pub damage: Option<DamageView>,
+    /// Why the check could not run, when it could not.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditCheckState {
+    Verifying,
+    Verified,
+    Damaged,
+    Failed,
+}
+
+/// The first damage found in the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DamageView {
+    /// The first record that cannot be trusted.
+    #[ts(type = "number")]
+    pub seq: u64,
+    /// modified, missing, reordered, truncated, bad signature, unreadable.
+    pub kind: String,
+    pub detail: String,
+}
+
+impl From<(&StoreHealth, &AuditStatus)> for IntegrityView {
+    fn from((h, a): (&StoreHealth, &AuditStatus)) -> Self {
+        Self {
+            store: StoreHealthView {
+                writing: h.ok,
+                since: h.since.to_rfc3339_opts(SecondsFormat::Secs, true),
+                error: h.error.clone(),
+                pending: h.pending as u64,
+                stored: h.stored,
+            },
+            audit: AuditView {
+                state: match a.state {
+                    AuditState::Verifying => AuditCheckState::Verifying,
+                    AuditState::Verified => AuditCheckState::Verified,
+                    AuditState::Damaged => AuditCheckState::Damaged,
+                    AuditState::Failed => AuditCheckState::Failed,
+                },
+                verified_from: a.verified_from,
+                verified_through: a.verified_through,
+                checkpoints: a.checkpoints,
+                key_fingerprint: a.key_fingerprint.clone(),
+                damage: a.damage.as_ref().map(|d| DamageView {
+                    seq: d.seq,
+                    kind: d.kind.to_string(),
+                    detail: d.detail.clone(),
+                }),
+                error: a.error.clone(),
+            },
+        }
+    }
 }
 
 impl From<&Alert> for AlertView {

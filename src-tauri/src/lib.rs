@@ -24,6 +24,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::list_alerts,
         commands::list_rejected,
         commands::listener_status,
+        commands::integrity_status,
         commands::subscribe_alerts,
     ])
 }
@@ -31,6 +32,10 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
 /// Builds and runs the console until its window closes.
 pub fn run(builder: tauri::Builder<tauri::Wry>) {
     init_logging();
+    // Before any key is loaded: no core dump may hold one.
+    if let Err(e) = wardwatch::hardening::forbid_core_dumps() {
+        tracing::warn!(error = %e, "Core dumps could not be turned off; a crash could write keys to disk.");
+    }
     let app = with_commands(builder)
         .setup(|app| {
             let config = resolve_config(app.path().app_data_dir().ok(), app.path().app_config_dir().ok())?;

@@ -124,6 +124,29 @@ fn listener_status_and_console_info_describe_the_running_console() -> anyhow::Re
 }
 
 #[test]
+fn integrity_status_says_the_store_writes_and_the_audit_log_verified() -> anyhow::Result<()> {
+    let h = harness("main")?;
+    // The check of the audit log runs beside the start: wait for its verdict.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let v = loop {
+        let v = invoke(&h.window, "integrity_status", json!({})).map_err(|e| anyhow::anyhow!("{e}"))?;
+        if v["audit"]["state"] != "verifying" || Instant::now() > deadline {
+            break v;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(v["store"]["writing"], true, "{v}");
+    assert_eq!(v["store"]["error"], Value::Null, "{v}");
+    assert_eq!(v["audit"]["state"], "verified", "{v}");
+    // A new log: checked from its first record (the console's start).
+    assert_eq!(v["audit"]["verifiedFrom"], 1, "{v}");
+    assert!(v["audit"]["verifiedThrough"].as_u64().is_some_and(|n| n >= 1), "{v}");
+    assert_eq!(v["audit"]["damage"], Value::Null, "{v}");
+    assert!(v["audit"]["keyFingerprint"].as_str().is_some_and(|k| k.starts_with("ed25519:")), "{v}");
+    Ok(())
+}
+
+#[test]
 fn bad_arguments_are_refused() -> anyhow::Result<()> {
     let h = harness("main")?;
     let err = invoke(&h.window, "list_alerts", json!({"limit": "many"}));

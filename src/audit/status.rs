@@ -13,7 +13,7 @@ use crate::store::Store;
 /// marker only makes the next check start earlier or from the beginning).
 pub const VERIFIED_FILE: &str = "audit-verified.json";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuditState {
     /// The check is running.
@@ -27,7 +27,7 @@ pub enum AuditState {
 }
 
 /// What the console knows of its audit log's integrity.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditStatus {
     pub state: AuditState,
     /// The first record this check verified (earlier ones were verified by

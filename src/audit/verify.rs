@@ -16,7 +16,7 @@ pub enum VerifyFrom {
 }
 
 /// What kind of damage was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DamageKind {
     /// A record's contents no longer match its hash, or the chain was
@@ -49,7 +49,7 @@ impl std::fmt::Display for DamageKind {
 }
 
 /// The first damage found.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Damage {
     /// The first sequence number that cannot be trusted.
     pub seq: u64,

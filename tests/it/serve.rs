@@ -253,6 +253,7 @@ fn status_shows_live_counters_and_then_a_clean_stop() -> anyhow::Result<()> {
             .and_then(|l| l.iter().find(|l| l["url"] == "udp://127.0.0.1:0"))
             .cloned();
         if udp.as_ref().is_some_and(|u| u["counters"]["received"] == 2 && v["stored"]["rejected"] == 1)
+            && v["status"]["audit"]["state"] == "verified"
             || std::time::Instant::now() > deadline
         {
             break v;
@@ -281,14 +282,37 @@ fn status_shows_live_counters_and_then_a_clean_stop() -> anyhow::Result<()> {
         serde_json::json!([{"reason": "rfc5424: priority is over 191", "count": 1}]),
         "{udp}"
     );
+    // The check of the audit log at start, from the first record (a new log).
+    assert_eq!(v["status"]["audit"]["verified_from"], 1, "{v}");
+    assert_eq!(v["status"]["audit"]["damage"], serde_json::Value::Null, "{v}");
     let text = status(false)?;
     assert!(text.starts_with("Console: running (pid "), "{text}");
+    assert!(text.contains("Audit:   intact: records 1-"), "{text}");
     assert!(text.contains("  from 127.0.0.1"), "{text}");
     assert!(text.contains("  rejected       1 × rfc5424: priority is over 191"), "{text}");
     serve.stop()?;
     let text = status(false)?;
     assert!(text.starts_with("Console: stopped cleanly at "), "{text}");
     assert!(text.contains("Stored:  1 alerts, 1 rejected messages kept raw"), "{text}");
+    // A second start checks only what came after the records the first one verified.
+    let first_through = v["status"]["audit"]["verified_through"].as_u64().unwrap_or(0);
+    let serve = Serve::start(dir.path())?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let v: serde_json::Value = loop {
+        let v: serde_json::Value =
+            serde_json::from_str(&status(true).unwrap_or_default()).unwrap_or_default();
+        if v["live"] == true && v["status"]["audit"]["state"] == "verified"
+            || std::time::Instant::now() > deadline
+        {
+            break v;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(v["status"]["audit"]["state"], "verified", "{v}");
+    assert_eq!(v["status"]["audit"]["verified_from"].as_u64(), Some(first_through + 1), "{v}");
+    let text = status(false)?;
+    assert!(text.contains(&format!("this start checked records {}-", first_through + 1)), "{text}");
+    serve.stop()?;
     Ok(())
 }
 
@@ -319,6 +343,20 @@ fn udp_datagrams_the_kernel_drops_are_counted() -> anyhow::Result<()> {
     })?;
     assert!(c["kernel_dropped"].as_u64().is_some_and(|n| n > 0), "nothing dropped by the kernel? {c}");
     assert_eq!(c["parsed"], c["received"], "{c}");
+    serve.stop()?;
+    Ok(())
+}
+
+/// A console holds its keys in memory: it must never write a core dump.
+#[test]
+fn serve_can_make_no_core_dump() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let serve = Serve::start(dir.path())?;
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", serve.pid()))?;
+    let core = limits.lines().find(|l| l.starts_with("Max core file size")).unwrap_or_default();
+    let fields: Vec<&str> = core.split_whitespace().collect();
+    // "Max core file size  <soft>  <hard>  bytes"
+    assert_eq!(fields.get(4..6), Some(&["0", "0"][..]), "{core}");
     serve.stop()?;
     Ok(())
 }

@@ -7,11 +7,16 @@ import { alert, fakeBackend, listener } from './lib/testing';
 afterEach(() => clearMocks());
 
 const info = { version: '0.1.0', dataDir: '/var/lib/wardwatch', simulated: true };
+const integrity = {
+  store: { writing: true, since: '2026-11-28T10:00:00Z', error: null, pending: 0, stored: 0 },
+  audit: { state: 'verified', verifiedFrom: 1, verifiedThrough: 1, checkpoints: 0, keyFingerprint: 'ed25519:00', damage: null, error: null },
+};
 
 describe('App', () => {
   test('shows the title, the simulation badge, alerts and listeners', async () => {
     fakeBackend({
       console_info: () => info,
+      integrity_status: () => integrity,
       list_alerts: () => [alert(1)],
       listener_status: () => [listener()],
     });
@@ -20,12 +25,15 @@ describe('App', () => {
     expect((await screen.findByTestId('simulated-badge')).textContent).toContain('Simulated hospital');
     expect(await screen.findAllByTestId('alert-row')).toHaveLength(1);
     expect(await screen.findAllByTestId('listener-row')).toHaveLength(1);
+    expect((await screen.findByTestId('audit-state')).dataset.state).toBe('verified');
+    expect(screen.getByTestId('store-state').dataset.state).toBe('writing');
     expect(screen.queryByTestId('error-banner')).toBeNull();
   });
 
   test('no badge on a real hospital', async () => {
     const backend = fakeBackend({
       console_info: () => ({ ...info, simulated: false }),
+      integrity_status: () => integrity,
       list_alerts: () => [],
       listener_status: () => [],
     });
@@ -38,6 +46,7 @@ describe('App', () => {
   test('an IpcError from list_alerts shows the error banner in plain words', async () => {
     fakeBackend({
       console_info: () => info,
+      integrity_status: () => integrity,
       list_alerts: () => {
         throw { code: 'store.locked', message: 'The alert store is busy' };
       },
@@ -53,6 +62,7 @@ describe('App', () => {
   test('the empty list names the listening addresses', async () => {
     fakeBackend({
       console_info: () => info,
+      integrity_status: () => integrity,
       list_alerts: () => [],
       listener_status: () => [
         listener(),

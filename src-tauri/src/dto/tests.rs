@@ -47,6 +47,11 @@ fn typescript_bindings_are_fresh() {
     check_binding::<SourceView>(&mut stale);
     check_binding::<ReasonView>(&mut stale);
     check_binding::<ConsoleInfo>(&mut stale);
+    check_binding::<IntegrityView>(&mut stale);
+    check_binding::<StoreHealthView>(&mut stale);
+    check_binding::<AuditView>(&mut stale);
+    check_binding::<AuditCheckState>(&mut stale);
+    check_binding::<DamageView>(&mut stale);
     check_binding::<IpcError>(&mut stale);
     assert!(
         stale.is_empty(),
@@ -84,5 +89,45 @@ fn stream_events_are_tagged_with_kind_and_data() {
     assert_eq!(
         serde_json::to_value(AlertStreamEvent::Lagged { missed: 7 }).ok(),
         Some(json!({"kind": "lagged", "data": {"missed": 7}}))
+    );
+}
+
+#[test]
+fn integrity_view_names_a_full_disk_and_the_first_damage() {
+    let health = wardwatch::StoreHealth {
+        ok: false,
+        since: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default(),
+        error: Some("disk full: database or disk is full".into()),
+        pending: 12,
+        stored: 3,
+        batches: 1,
+        largest_batch: 3,
+    };
+    let audit = wardwatch::audit::AuditStatus {
+        state: wardwatch::audit::AuditState::Damaged,
+        verified_from: 1,
+        verified_through: 41,
+        records: 41,
+        checkpoints: 2,
+        key_fingerprint: "ed25519:00112233445566778899aabbccddeeff".into(),
+        damage: Some(wardwatch::audit::Damage {
+            seq: 42,
+            kind: wardwatch::audit::DamageKind::BadSignature,
+            detail: "checkpoint at record 42: the signature does not verify".into(),
+        }),
+        error: None,
+    };
+    let v = serde_json::to_value(IntegrityView::from((&health, &audit))).unwrap_or_default();
+    assert_eq!(
+        v,
+        json!({
+            "store": {"writing": false, "since": "2023-11-14T22:13:20Z",
+                      "error": "disk full: database or disk is full", "pending": 12, "stored": 3},
+            "audit": {"state": "damaged", "verifiedFrom": 1, "verifiedThrough": 41, "checkpoints": 2,
+                      "keyFingerprint": "ed25519:00112233445566778899aabbccddeeff",
+                      "damage": {"seq": 42, "kind": "bad signature",
+                                 "detail": "checkpoint at record 42: the signature does not verify"},
+                      "error": null}
+        })
     );
 }

@@ -159,6 +159,12 @@ enum ParseFormat {
 }
 
 fn main() -> anyhow::Result<()> {
+    // Before any key is loaded: no core dump may hold one.
+    if let Err(e) = wardwatch::hardening::forbid_core_dumps() {
+        eprintln!(
+            "wardwatch: warning: core dumps could not be turned off ({e}); a crash could write keys to disk"
+        );
+    }
     match run(Cli::parse()) {
         // `wardwatch alerts | head` closing the pipe early is not an error.
         Err(e) if is_broken_pipe(&e) => Ok(()),
@@ -258,6 +264,7 @@ fn serve(
             running,
             listeners: console.listeners(),
             store: Some(console.store_health()),
+            audit: Some(console.audit_status()),
         };
         let write_status = |running: bool| {
             if let Err(e) = wardwatch::status::write(console.data_dir(), &snapshot(running)) {
@@ -294,6 +301,34 @@ fn serve(
         )?;
         Ok(())
     })
+}
+
+/// What the console's check of its audit log at start found, in one line.
+fn audit_line(a: &wardwatch::audit::AuditStatus, data_dir: &std::path::Path) -> String {
+    use wardwatch::audit::AuditState;
+    let key = &a.key_fingerprint;
+    match (a.state, &a.damage) {
+        (AuditState::Verifying, _) => format!("checking the chain at start (signing key {key})"),
+        (AuditState::Verified, _) if a.verified_from > 1 => format!(
+            "intact through record {}; this start checked records {}-{} ({} checkpoints), earlier ones were checked before (signing key {key})",
+            a.verified_through, a.verified_from, a.verified_through, a.checkpoints
+        ),
+        (AuditState::Verified, _) => format!(
+            "intact: records {}-{} verified at start ({} checkpoints, signing key {key})",
+            a.verified_from, a.verified_through, a.checkpoints
+        ),
+        (AuditState::Damaged, Some(d)) => format!(
+            "DAMAGED at record {} ({}): {}\n         run `wardwatch audit verify --data-dir {}` for the full report",
+            d.seq,
+            d.kind,
+            d.detail,
+            data_dir.display()
+        ),
+        (AuditState::Damaged, None) => "DAMAGED (no detail recorded)".to_owned(),
+        (AuditState::Failed, _) => {
+            format!("could not be checked at start: {}", a.error.as_deref().unwrap_or("unknown error"))
+        }
+    }
 }
 
 /// Starts watching SIGTERM and SIGINT now; the future ends when one comes.
@@ -353,6 +388,9 @@ fn status(
                 h.pending
             )?;
         }
+    }
+    if let Some(a) = &s.audit {
+        writeln!(out, "Audit:   {}", audit_line(a, data_dir))?;
     }
     writeln!(out)?;
     writeln!(

@@ -1,6 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import type { SeverityLabel } from './bindings/SeverityLabel';
 import {
+  auditStateDisplay,
+  countOf,
   formatClock,
   formatCount,
   formatFullTimestamp,
@@ -9,6 +11,7 @@ import {
   productLine,
   severityDisplay,
   severityLabelOf,
+  storeStateDisplay,
 } from './format';
 
 describe('severityLabelOf', () => {
@@ -75,5 +78,25 @@ describe('other display helpers', () => {
 
   test('formatCount groups thousands', () => {
     expect(formatCount(1234567)).toBe('1,234,567');
+  });
+
+  test('countOf picks singular or plural', () => {
+    expect(countOf(0, 'record')).toBe('0 records');
+    expect(countOf(1, 'record')).toBe('1 record');
+    expect(countOf(1200, 'message')).toBe('1,200 messages');
+    expect(countOf(2, 'entry', 'entries')).toBe('2 entries');
+  });
+
+  test('store and audit states each have their own shape and words', () => {
+    expect(storeStateDisplay(true)).toEqual({ icon: '✔', text: 'Storing' });
+    expect(storeStateDisplay(false)).toEqual({ icon: '✖', text: 'Not storing' });
+    const states = (['verifying', 'verified', 'damaged', 'failed'] as const).map(auditStateDisplay);
+    expect(new Set(states.map((d) => d.icon)).size).toBe(4);
+    expect(states.map((d) => d.text)).toEqual([
+      'Checking the audit log',
+      'Intact',
+      'Audit log damaged',
+      'Could not check the audit log',
+    ]);
   });
 });

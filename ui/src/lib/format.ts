@@ -1,4 +1,5 @@
-// Pure display helpers: times, severities, listener states, counts.
+// Pure display helpers: times, severities, listener, store and audit states, counts.
+import type { AuditCheckState } from './bindings/AuditCheckState';
 import type { ListenerState } from './bindings/ListenerState';
 import type { SeverityLabel } from './bindings/SeverityLabel';
 
@@ -74,10 +75,35 @@ export function listenerStateDisplay(state: ListenerState): Display {
   return LISTENER_STATE[state] ?? { icon: '?', text: String(state) };
 }
 
+const STORE_STATE: Record<'writing' | 'failing', Display> = {
+  writing: { icon: '✔', text: 'Storing' },
+  failing: { icon: '✖', text: 'Not storing' },
+};
+
+export function storeStateDisplay(writing: boolean): Display {
+  return STORE_STATE[writing ? 'writing' : 'failing'];
+}
+
+const AUDIT_STATE: Record<AuditCheckState, Display> = {
+  verifying: { icon: '◌', text: 'Checking the audit log' },
+  verified: { icon: '✔', text: 'Intact' },
+  damaged: { icon: '▲', text: 'Audit log damaged' },
+  failed: { icon: '✖', text: 'Could not check the audit log' },
+};
+
+export function auditStateDisplay(state: AuditCheckState): Display {
+  return AUDIT_STATE[state] ?? { icon: '?', text: `Audit log: ${String(state)}` };
+}
+
 const countFormat = new Intl.NumberFormat('en-US');
 
 export function formatCount(n: number): string {
   return countFormat.format(n);
+}
+
+/** `1 record`, `2 records`, `1,200 records`: the count with the word in singular or plural. */
+export function countOf(n: number, one: string, many = `${one}s`): string {
+  return `${formatCount(n)} ${n === 1 ? one : many}`;
 }
 
 /** `vendor · product`, or whichever is known, or an empty string. */

@@ -2,7 +2,8 @@ import { Channel } from '@tauri-apps/api/core';
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import type { AlertStreamEvent } from './bindings/AlertStreamEvent';
-import { isIpcError, listAlerts, listenerStatus, subscribeAlerts, toIpcError } from './ipc';
+import type { IntegrityView } from './bindings/IntegrityView';
+import { integrityStatus, isIpcError, listAlerts, listenerStatus, subscribeAlerts, toIpcError } from './ipc';
 import { alert, fakeBackend } from './testing';
 
 afterEach(() => clearMocks());
@@ -38,6 +39,24 @@ describe('calls', () => {
     const got = await listAlerts(200);
     expect(got.map((a) => a.id)).toEqual([2, 1]);
     expect(backend.calls).toEqual([{ cmd: 'list_alerts', args: { limit: 200 } }]);
+  });
+
+  test('integrity_status is sent without arguments and returns the store and audit status', async () => {
+    const view: IntegrityView = {
+      store: { writing: true, since: '2026-11-28T10:00:00Z', error: null, pending: 0, stored: 3 },
+      audit: {
+        state: 'verified',
+        verifiedFrom: 1,
+        verifiedThrough: 3,
+        checkpoints: 0,
+        keyFingerprint: 'ed25519:00',
+        damage: null,
+        error: null,
+      },
+    };
+    const backend = fakeBackend({ integrity_status: () => view });
+    expect(await integrityStatus()).toEqual(view);
+    expect(backend.calls).toEqual([{ cmd: 'integrity_status', args: {} }]);
   });
 
   test('a backend IpcError reaches the caller unchanged', async () => {

@@ -4,6 +4,7 @@ import { Channel, invoke, type InvokeArgs } from '@tauri-apps/api/core';
 import type { AlertStreamEvent } from './bindings/AlertStreamEvent';
 import type { AlertView } from './bindings/AlertView';
 import type { ConsoleInfo } from './bindings/ConsoleInfo';
+import type { IntegrityView } from './bindings/IntegrityView';
 import type { IpcError } from './bindings/IpcError';
 import type { ListenerView } from './bindings/ListenerView';
 import type { RejectedView } from './bindings/RejectedView';
@@ -50,6 +51,11 @@ export function listRejected(limit: number): Promise<RejectedView[]> {
 
 export function listenerStatus(): Promise<ListenerView[]> {
   return call<ListenerView[]>('listener_status');
+}
+
+/** Whether the store is writing, and what the check of the audit log at start found. */
+export function integrityStatus(): Promise<IntegrityView> {
+  return call<IntegrityView>('integrity_status');
 }
 
 export interface AlertSubscription {
