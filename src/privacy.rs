@@ -1,10 +1,12 @@
 //! Patient privacy: the console keeps a keyed hash of a patient identifier,
 //! never the identifier itself, and never a name.
 //!
-//! The key is a per-console 256-bit secret in `<data_dir>/keys/patient-id.key`
-//! (file mode 0600, directory 0700), created at random on first use.
-//! **For now the key lives in a file; a later change moves it into the OS
-//! keyring** (as the audit key will be), keeping the file only as a fallback.
+//! The key is a per-console 256-bit secret, part of the console's
+//! [`crate::keys::KeyBundle`] (in the OS keyring and/or the passphrase-wrapped
+//! recovery file). Builds before the bundle kept it in
+//! `<data_dir>/keys/patient-id.key` (mode 0600, directory 0700); `keys::load`
+//! adopts that file's bytes into a new bundle and then removes the file, so
+//! every stored hash still links to its patient.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
