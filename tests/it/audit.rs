@@ -1,5 +1,5 @@
-//! `wardwatch audit verify|export` on real data directories written by
-//! `wardwatch serve`, as a reviewer runs them.
+//! `wardwatch audit verify|export|archive` on real data directories written
+//! by `wardwatch serve`, as a reviewer runs them.
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -117,5 +117,142 @@ fn without_its_keys_a_data_directory_says_so_with_a_code() -> anyhow::Result<()>
     let out = run(&["alerts", "--data-dir", d, "--passphrase-file", wrong.to_str().context("path")?], None)?;
     assert!(text(&out).contains("[audit.key_mismatch]"), "{}", text(&out));
     assert!(passphrase_file().exists());
+    Ok(())
+}
+
+/// `SELECT seq, hash` of the live records in `lo..=hi`.
+fn hashes(data: &Path, lo: i64, hi: i64) -> anyhow::Result<Vec<(i64, Vec<u8>)>> {
+    let conn = open_db(data)?;
+    let mut stmt =
+        conn.prepare("SELECT seq, hash FROM audit_log WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq")?;
+    let rows = stmt.query_map([lo, hi], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+#[test]
+fn archive_moves_whole_signed_segments_out_and_verify_starts_from_the_base() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    let d = data.to_str().context("path")?;
+    // Run 1: key.created, console.started, 2 alerts, console.stopped (checkpoint at 5).
+    served(&data, 2)?;
+    let between = chrono::Utc::now().to_rfc3339();
+    // Run 2: records 6 to 10, checkpoint at 10.
+    served(&data, 3)?;
+    let kept = hashes(&data, 6, 10)?;
+    assert_eq!(kept.len(), 5);
+
+    // Nothing signed before then: refused, and nothing written.
+    let first = dir.path().join("audit-1.wwa");
+    let f = first.to_str().context("path")?;
+    let out =
+        run(&["audit", "archive", "--data-dir", d, "--before", "2000-01-01T00:00:00Z", "--out", f], None)?;
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("[audit.nothing_to_archive] no signed checkpoint"), "{}", text(&out));
+    assert!(!first.exists());
+
+    let out = run(&["audit", "archive", "--data-dir", d, "--before", &between, "--out", f], None)?;
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("records 1 to 5 (5 records, 1 signed checkpoint) archived and verified"), "{said}");
+    let digest = hex::encode(wardwatch::audit::retention::sha256_file(&first)?);
+    assert!(said.contains(&format!("sha256 {digest}")), "{said}");
+
+    // The live log starts after the base, says so, and still verifies.
+    let out = run(&["audit", "verify", "--data-dir", d], None)?;
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains(&format!("records 1 to 5 are archived in audit-1.wwa (sha256 {digest})")),
+        "{said}"
+    );
+    // Records 6 to 10, then audit.archived (11), signed.
+    assert!(
+        said.contains("records 6 to 11 verified (6 records, 2 signed checkpoints, the last at record 11)"),
+        "{said}"
+    );
+    assert_eq!(hashes(&data, 1, 5)?, [], "the archived records left the live log");
+    assert_eq!(hashes(&data, 6, 10)?, kept, "the records after the base are untouched");
+    // Run 1's alerts went with their records; run 2's are still listed.
+    let names = crate::support::names(&crate::support::alerts_json(&data, 50)?);
+    assert_eq!(names.len(), 3, "{names:?}");
+
+    // The archive verifies elsewhere with only its passphrase.
+    let elsewhere = tempfile::tempdir()?;
+    let copy = elsewhere.path().join("audit-1.wwa");
+    std::fs::copy(&first, &copy)?;
+    let out = run(&["audit", "verify", "--archive", copy.to_str().context("path")?], None)?;
+    assert!(out.status.success() && text(&out).contains("records 1 to 5 verified"), "{}", text(&out));
+
+    // Appending goes on: a third run, verified from the base.
+    served(&data, 2)?;
+    let out = run(&["audit", "verify", "--data-dir", d, "--json"], None)?;
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert!(out.status.success() && report["ok"] == true, "{report}");
+    assert_eq!(
+        (report["first_seq"].as_u64(), report["verified_through"].as_u64()),
+        (Some(6), Some(15)),
+        "{report}"
+    );
+    assert_eq!(report["archived"][0]["last_seq"], 5, "{report}");
+    assert_eq!(report["archived"][0]["sha256"], digest.as_str(), "{report}");
+
+    // The same name again is refused; a second run continues from the base.
+    let out = run(
+        &["audit", "archive", "--data-dir", d, "--before", &chrono::Utc::now().to_rfc3339(), "--out", f],
+        None,
+    )?;
+    assert!(!out.status.success() && text(&out).contains("[audit.archive_exists]"), "{}", text(&out));
+    let second = dir.path().join("audit-2.wwa");
+    let s2 = second.to_str().context("path")?;
+    let now = chrono::Utc::now().to_rfc3339();
+    let out = run(&["audit", "archive", "--data-dir", d, "--before", &now, "--out", s2], None)?;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("records 6 to 15"), "{}", text(&out));
+    let out = run(&["audit", "verify", "--data-dir", d], None)?;
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("records 1 to 5 are archived in audit-1.wwa"), "{said}");
+    assert!(said.contains("records 6 to 15 are archived in audit-2.wwa"), "{said}");
+    assert!(said.contains("records 16 to 16 verified"), "{said}");
+    let out = run(&["audit", "verify", "--archive", s2], None)?;
+    assert!(out.status.success() && text(&out).contains("records 6 to 15 verified"), "{}", text(&out));
+
+    // The console starts on it: its start check verifies from the base.
+    let log = dir.path().join("serve.log");
+    let serve = Serve::start_logging(&data, &[], &log)?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let said = loop {
+        let said = std::fs::read_to_string(&log)?;
+        if said.contains("Audit log verified.") || said.contains("Audit log damaged.") {
+            break said;
+        }
+        anyhow::ensure!(std::time::Instant::now() < deadline, "no start check in the log: {said}");
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    };
+    serve.stop()?;
+    assert!(said.contains("Audit log verified.") && !said.contains("damaged"), "{said}");
+    // Records 17 (console.started) to 18 (console.stopped) follow audit.archived (16).
+    let out = run(&["audit", "verify", "--data-dir", d], None)?;
+    assert!(out.status.success() && text(&out).contains("records 16 to 18 verified"), "{}", text(&out));
+    Ok(())
+}
+
+#[test]
+fn front_records_deleted_without_an_archive_are_named_missing() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    served(&data, 3)?;
+    let d = data.to_str().context("path")?;
+    let conn = open_db(&data)?;
+    // The triggers refuse it...
+    assert!(conn.execute("DELETE FROM audit_log WHERE seq <= 2", []).is_err());
+    // ...so someone with the database key drops them first.
+    conn.execute_batch("DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq <= 2;")?;
+    drop(conn);
+    let out = run(&["audit", "verify", "--data-dir", d], None)?;
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("DAMAGED: first bad record 1 (missing): records 1 to 2 are missing"), "{said}");
     Ok(())
 }
