@@ -124,6 +124,7 @@ impl Console {
         let previous = writer_store.last_settings()?;
         let settings = crate::audit::settings::entry(
             previous.as_ref().map(|(seq, body)| (*seq, body.as_slice())),
+            writer_store.archived_through()? > 0,
             &config.settings(),
             chrono::Utc::now(),
         )

@@ -239,6 +239,9 @@ pub struct AuditView {
     pub verified_from: u64,
     #[ts(type = "number")]
     pub verified_through: u64,
+    /// Records 1 to this one were moved to archives (retention); 0 when none.
+    #[ts(type = "number")]
+    pub archived_through: u64,
     #[ts(type = "number")]
     pub checkpoints: u64,
     /// The console's signing key, as people compare it (`ed25519:...`).
@@ -288,6 +291,7 @@ impl From<(&StoreHealth, &AuditStatus)> for IntegrityView {
                 },
                 verified_from: a.verified_from,
                 verified_through: a.verified_through,
+                archived_through: a.archived_through,
                 checkpoints: a.checkpoints,
                 key_fingerprint: a.key_fingerprint.clone(),
                 damage: a.damage.as_ref().map(|d| DamageView {

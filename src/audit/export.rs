@@ -112,6 +112,27 @@ pub fn export(
     if first > last {
         return Err(empty(from, to));
     }
+    export_range(src, out, passphrase, first as u64, last as u64, signer, console_id)
+}
+
+/// Writes records `first..=last` of `src`, with the checkpoints among them,
+/// into a new archive at `out`, as [`export`] does (retention archives
+/// whole segments this way). The file appears under its name only once
+/// complete and durable (written aside, fsynced, renamed, directory fsynced).
+pub fn export_range(
+    src: &Connection,
+    out: &Path,
+    passphrase: &Passphrase,
+    first: u64,
+    last: u64,
+    signer: &SigningKey,
+    console_id: &str,
+) -> Result<ExportSummary, ExportError> {
+    let sqlite = |source| ExportError::Sqlite { path: out.to_owned(), source };
+    if out.exists() {
+        return Err(ExportError::Exists { path: out.to_owned() });
+    }
+    let (first, last) = (first as i64, last as i64);
     let (start_hash, last_hash): (Vec<u8>, Vec<u8>) = src
         .query_row(
             "SELECT (SELECT prev_hash FROM audit_log WHERE seq = ?1), (SELECT hash FROM audit_log WHERE seq = ?2)",

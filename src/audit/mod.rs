@@ -11,9 +11,11 @@
 //! someone without that key does not verify.
 
 mod anchor;
+pub mod base;
 pub mod bench;
 pub mod export;
 pub mod open;
+pub mod retention;
 pub mod settings;
 mod status;
 mod verify;
@@ -24,6 +26,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub use anchor::{Anchor, ANCHOR_FILE};
+pub use base::Base;
 pub use status::{AuditState, AuditStatus, VERIFIED_FILE};
 pub use verify::{verify_chain, Damage, DamageKind, Report, VerifyFrom};
 
@@ -54,6 +57,8 @@ pub mod kind {
     pub const RECOVERY_SET: &str = "key.recovery_passphrase_set";
     pub const AUDIT_EXPORTED: &str = "audit.exported";
     pub const AUDIT_VERIFIED: &str = "audit.verified";
+    /// A segment of the chain moved into an archive (`wardwatch audit archive`).
+    pub const AUDIT_ARCHIVED: &str = "audit.archived";
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -205,5 +210,7 @@ pub fn key_fingerprint(public_key: &[u8; 32]) -> String {
     format!("ed25519:{}", hex::encode(&digest[..16]))
 }
 
+#[cfg(test)]
+mod retention_tests;
 #[cfg(test)]
 mod tests;

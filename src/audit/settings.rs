@@ -21,6 +21,11 @@ pub struct SettingsRecord {
     pub changes: Vec<SettingChange>,
     /// The previous `config.settings` record, when the live log has one.
     pub previous_seq: Option<u64>,
+    /// The live log has none because the records before it were moved to
+    /// archives: the previous settings, and so the changes, are there
+    /// (`changes` is then empty: nothing is claimed).
+    #[serde(default)]
+    pub previous_in_archive: bool,
 }
 
 /// One setting that changed: absent before (added) or after (removed).
@@ -48,11 +53,13 @@ pub fn changes(before: &BTreeMap<String, String>, after: &BTreeMap<String, Strin
 }
 
 /// The `config.settings` record to append for `now`, given the last one in
-/// the log (its sequence number and body); `None` when nothing changed. A
-/// previous body that cannot be read counts as no previous settings: every
-/// setting is then listed as a change, which overstates, never hides.
+/// the live log (its sequence number and body) and whether earlier records
+/// were moved to archives; `None` when nothing changed. A previous body that
+/// cannot be read counts as no previous settings: every setting is then
+/// listed as a change, which overstates, never hides.
 pub fn entry(
     previous: Option<(u64, &[u8])>,
+    archived: bool,
     now: &BTreeMap<String, String>,
     at: DateTime<Utc>,
 ) -> Result<Option<Entry>, AuditError> {
@@ -60,12 +67,17 @@ pub fn entry(
         .and_then(|(_, body)| serde_json::from_slice::<SettingsRecord>(body).ok())
         .map(|r| r.settings)
         .unwrap_or_default();
-    let changes = changes(&before, now);
+    let previous_in_archive = previous.is_none() && archived;
+    let changes = if previous_in_archive { Vec::new() } else { changes(&before, now) };
     if changes.is_empty() && previous.is_some() {
         return Ok(None);
     }
-    let record =
-        SettingsRecord { settings: now.clone(), changes, previous_seq: previous.map(|(seq, _)| seq) };
+    let record = SettingsRecord {
+        settings: now.clone(),
+        changes,
+        previous_seq: previous.map(|(seq, _)| seq),
+        previous_in_archive,
+    };
     Entry::new(at, "console", kind::CONFIG_SETTINGS, &record).map(Some)
 }
 
@@ -113,22 +125,26 @@ mod tests {
     ) -> Result<(), Box<dyn std::error::Error>> {
         let at = DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default();
         let a = settings(&[("max_connections", "256")]);
-        let first = entry(None, &a, at)?.ok_or("no first record")?;
+        let first = entry(None, false, &a, at)?.ok_or("no first record")?;
         assert_eq!(first.kind, "config.settings");
         let body: SettingsRecord = serde_json::from_slice(&first.body)?;
         assert_eq!(body.changes, [change("max_connections", None, Some("256"))]);
         assert_eq!(body.previous_seq, None);
         // Same settings: nothing to record.
-        assert_eq!(entry(Some((7, &first.body)), &a, at)?, None);
+        assert_eq!(entry(Some((7, &first.body)), false, &a, at)?, None);
         let b = settings(&[("max_connections", "64")]);
-        let next = entry(Some((7, &first.body)), &b, at)?.ok_or("no change recorded")?;
+        let next = entry(Some((7, &first.body)), false, &b, at)?.ok_or("no change recorded")?;
         let body: SettingsRecord = serde_json::from_slice(&next.body)?;
         assert_eq!(body.changes, [change("max_connections", Some("256"), Some("64"))]);
         assert_eq!((body.previous_seq, body.settings), (Some(7), b));
         // An unreadable previous body: everything is listed, nothing hidden.
-        let again = entry(Some((9, b"not json")), &a, at)?.ok_or("nothing recorded")?;
+        let again = entry(Some((9, b"not json")), false, &a, at)?.ok_or("nothing recorded")?;
         let body: SettingsRecord = serde_json::from_slice(&again.body)?;
         assert_eq!(body.changes, [change("max_connections", None, Some("256"))]);
+        // The previous settings went to an archive: recorded again, no changes claimed.
+        let after_archive = entry(None, true, &a, at)?.ok_or("nothing recorded")?;
+        let body: SettingsRecord = serde_json::from_slice(&after_archive.body)?;
+        assert_eq!((body.changes, body.previous_in_archive, body.settings), (vec![], true, a));
         Ok(())
     }
 }

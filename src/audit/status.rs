@@ -30,8 +30,11 @@ pub enum AuditState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditStatus {
     pub state: AuditState,
+    /// The last record moved into an archive (the live chain starts after
+    /// it, at its signed checkpoint); 0 when none was.
+    pub archived_through: u64,
     /// The first record this check verified (earlier ones were verified by
-    /// an earlier check); 0 when none.
+    /// an earlier check, or archived); 0 when none.
     pub verified_from: u64,
     pub verified_through: u64,
     pub records: u64,
@@ -52,6 +55,7 @@ impl AuditStatus {
     pub fn verifying(public_key: &[u8; 32]) -> Self {
         Self {
             state: AuditState::Verifying,
+            archived_through: 0,
             verified_from: 0,
             verified_through: 0,
             records: 0,
@@ -62,7 +66,8 @@ impl AuditStatus {
         }
     }
 
-    /// Verifies the chain of `data_dir` from the last verified record on.
+    /// Verifies the chain of `data_dir` from the last verified record on (or
+    /// from the base, when the front of the log was archived since).
     pub fn check_at_start(data_dir: &Path, key: &SecretKey, public_key: &[u8; 32]) -> Self {
         let mut status = Self::verifying(public_key);
         let failed = |mut s: Self, e: String| {
@@ -83,6 +88,7 @@ impl AuditStatus {
             Ok(r) => r,
             Err(e) => return failed(status, e.to_string()),
         };
+        status.archived_through = report.archived.last().map_or(0, |b| b.seq);
         status.verified_from = report.first_seq;
         status.verified_through = report.verified_through.seq;
         status.records = report.records;

@@ -1,17 +1,21 @@
 //! Verification of a chain as stored: every record's hash, every link,
-//! every checkpoint's signature and hash, and the anchor.
+//! every checkpoint's signature and hash, and the anchor. A log whose front
+//! was archived is verified from its newest base (see [`super::base`]).
 
 use rusqlite::{Connection, OptionalExtension};
 
+use super::base::{load_bases, Base};
 use super::{record_hash, Checkpoint, Hash, Head};
 
 /// Where verification starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VerifyFrom {
-    /// From the first record, whose `prev_hash` must be all zeros.
+    /// From the first record, whose `prev_hash` must be all zeros; or, when
+    /// the front of the log was archived, from the newest base.
     Genesis,
     /// After a record already trusted (verified earlier, or the record just
-    /// before an exported range, whose hash the export signed).
+    /// before an exported range, whose hash the export signed). A record at
+    /// or below the newest base is replaced by the base.
     After(Head),
 }
 
@@ -72,6 +76,9 @@ pub struct Report {
     pub last_checkpoint: Option<u64>,
     /// The key that signed the checkpoints.
     pub public_key: Option<[u8; 32]>,
+    /// The segments archived from the front of the log, oldest first: the
+    /// live chain starts after the last.
+    pub archived: Vec<Base>,
     pub damage: Option<Damage>,
 }
 
@@ -85,6 +92,9 @@ impl Report {
 /// `from` to the end. `anchor` is a checkpoint kept outside the file (the
 /// data directory's anchor); `expect_key` pins the signing key (otherwise the
 /// first checkpoint's key is the console's). Stops at the first damage.
+/// When the front of the log was archived, every base must be signed by the
+/// console, and the newest one needs its signed checkpoint, which the live
+/// chain then starts from; without it the front was removed, not archived.
 /// `Err` only for a failure to run the queries at all; a file that fails
 /// part-way is reported as damage.
 pub fn verify_chain(
@@ -93,10 +103,14 @@ pub fn verify_chain(
     anchor: Option<&Checkpoint>,
     expect_key: Option<&[u8; 32]>,
 ) -> rusqlite::Result<Report> {
-    let start = match from {
+    let bases = load_bases(conn)?;
+    let mut start = match from {
         VerifyFrom::Genesis => Head::EMPTY,
         VerifyFrom::After(head) => head,
     };
+    if let Some(base) = bases.last().filter(|b| b.seq >= start.seq) {
+        start = base.head();
+    }
     let mut report = Report {
         first_seq: 0,
         verified_through: start,
@@ -104,8 +118,14 @@ pub fn verify_chain(
         checkpoints: 0,
         last_checkpoint: None,
         public_key: expect_key.copied(),
+        archived: Vec::new(),
         damage: None,
     };
+    if let Some(damage) = check_bases(conn, &bases, &mut report.public_key)? {
+        report.damage = Some(damage);
+        return Ok(report);
+    }
+    report.archived = bases;
     let mut checkpoints = load_checkpoints(conn, start.seq)?;
     if let Some(a) = anchor {
         if a.seq > start.seq {
@@ -236,6 +256,75 @@ pub fn verify_chain(
 struct Pending {
     checkpoint: Checkpoint,
     from_anchor: bool,
+}
+
+/// Every base signed by the console, each following the one before, and the
+/// signed checkpoint of the newest base's hash still there.
+fn check_bases(
+    conn: &Connection,
+    bases: &[Base],
+    console_key: &mut Option<[u8; 32]>,
+) -> rusqlite::Result<Option<Damage>> {
+    let Some(newest) = bases.last() else { return Ok(None) };
+    let mut prev: u64 = 0;
+    for b in bases {
+        let bad = |detail: String| Some(Damage { seq: b.seq, kind: DamageKind::BadSignature, detail });
+        if b.first_seq != prev.saturating_add(1) {
+            return Ok(Some(Damage {
+                seq: prev.saturating_add(1),
+                kind: DamageKind::Missing,
+                detail: format!(
+                    "the archived segments do not follow each other: one ends at record {prev}, the next \
+                     ({}) starts at record {}",
+                    b.archive_file, b.first_seq
+                ),
+            }));
+        }
+        if !b.signature_ok() {
+            return Ok(bad(format!(
+                "the base at record {} (archive {}): the signature does not verify",
+                b.seq, b.archive_file
+            )));
+        }
+        match console_key {
+            Some(k) if *k != b.public_key => {
+                return Ok(bad(format!(
+                    "the base at record {} (archive {}) is signed by {}, not by this console's key {}",
+                    b.seq,
+                    b.archive_file,
+                    super::key_fingerprint(&b.public_key),
+                    super::key_fingerprint(k)
+                )))
+            }
+            Some(_) => {}
+            None => *console_key = Some(b.public_key),
+        }
+        prev = b.seq;
+    }
+    let mut checkpoints = load_checkpoints(conn, newest.seq.saturating_sub(1))?;
+    checkpoints.retain(|p| p.checkpoint.seq == newest.seq);
+    let Some(p) = checkpoints.first() else {
+        return Ok(Some(Damage {
+            seq: newest.seq,
+            kind: DamageKind::Missing,
+            detail: format!(
+                "the live log starts after record {} (archived in {}), but the signed checkpoint at \
+                 record {} is gone: the front of the log was removed, or its checkpoint deleted",
+                newest.seq, newest.archive_file, newest.seq
+            ),
+        }));
+    };
+    if let Some(damage) = check_signature(p, console_key) {
+        return Ok(Some(damage));
+    }
+    Ok((p.checkpoint.head_hash != newest.hash).then(|| Damage {
+        seq: newest.seq,
+        kind: DamageKind::Modified,
+        detail: format!(
+            "the base at record {} names a hash its signed checkpoint does not: the base was changed",
+            newest.seq
+        ),
+    }))
 }
 
 fn load_checkpoints(conn: &Connection, after: u64) -> rusqlite::Result<Vec<Pending>> {

@@ -1,9 +1,10 @@
-//! The audit log's tables: `audit_log` (the chain) and `audit_checkpoints`
-//! (signed heads). Both are append-only: triggers refuse updates and deletes.
+//! The audit log's tables: `audit_log` (the chain), `audit_checkpoints`
+//! (signed heads) and `audit_base` (archived segments). Triggers refuse
+//! every update, and every delete except of what an archive holds.
 
 use rusqlite::{params, CachedStatement, Connection, OptionalExtension};
 
-use crate::audit::{Checkpoint, Entry, Head};
+use crate::audit::{Base, Checkpoint, Entry, Head};
 
 /// The schema version that created the audit tables.
 pub(super) const SCHEMA_VERSION: i64 = 6;
@@ -32,6 +33,41 @@ pub(super) fn insert_checkpoint(conn: &Connection, c: &Checkpoint) -> rusqlite::
         params![c.seq, &c.head_hash[..], c.at_us, &c.public_key[..], &c.signature[..]],
     )?;
     Ok(())
+}
+
+/// Records `base` and removes what its archive holds from the live tables:
+/// records up to the base, checkpoints below it (the one at the base stays:
+/// it signs where the live chain starts), and the alerts, rejected messages
+/// and device observations whose audit record is archived (each record's
+/// body is the whole row). The newest row of each of those tables stays,
+/// whatever its record, so that SQLite never hands out its id again.
+/// Counts of rows removed: (records, checkpoints, alerts, rejected, observations).
+pub(super) fn retire(conn: &Connection, base: &Base) -> rusqlite::Result<[usize; 5]> {
+    conn.execute(
+        "INSERT INTO audit_base (seq, first_seq, hash, archive_file, archive_sha256, at_us, public_key, signature)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            base.seq,
+            base.first_seq,
+            &base.hash[..],
+            base.archive_file,
+            hex::encode(base.archive_sha256),
+            base.at_us,
+            &base.public_key[..],
+            &base.signature[..],
+        ],
+    )?;
+    let seq = base.seq as i64;
+    let records = conn.execute("DELETE FROM audit_log WHERE seq <= ?1", [seq])?;
+    let checkpoints = conn.execute("DELETE FROM audit_checkpoints WHERE seq < ?1", [seq])?;
+    let mut rows = [0; 3];
+    for (n, table) in rows.iter_mut().zip(["alerts", "rejected", "device_observations"]) {
+        *n = conn.execute(
+            &format!("DELETE FROM {table} WHERE audit_seq <= ?1 AND id < (SELECT MAX(id) FROM {table})"),
+            [seq],
+        )?;
+    }
+    Ok([records, checkpoints, rows[0], rows[1], rows[2]])
 }
 
 /// The chain's last record and the newest checkpoint's record number.

@@ -126,7 +126,39 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE alerts ADD COLUMN audit_seq INTEGER;
     ALTER TABLE rejected ADD COLUMN audit_seq INTEGER;
     ALTER TABLE device_observations ADD COLUMN audit_seq INTEGER;",
-    // 7: finds the last `config.settings` record at start without a scan
+    // 7: retention. `audit_base` records each archived segment of the chain
+    // (see `audit::base`); it is append-only, each base follows the last and
+    // names a stored record with a signed checkpoint of its hash. Records at
+    // or below the newest base may then be deleted (they are in the archive),
+    // and checkpoints below it; the checkpoint at the base stays.
+    "CREATE TABLE audit_base (
+        seq INTEGER PRIMARY KEY CHECK (seq > 0),
+        first_seq INTEGER NOT NULL CHECK (first_seq > 0 AND first_seq <= seq),
+        hash BLOB NOT NULL CHECK (length(hash) = 32),
+        archive_file TEXT NOT NULL,
+        archive_sha256 TEXT NOT NULL CHECK (length(archive_sha256) = 64),
+        at_us INTEGER NOT NULL,
+        public_key BLOB NOT NULL,
+        signature BLOB NOT NULL
+    );
+    CREATE TRIGGER audit_base_no_update BEFORE UPDATE ON audit_base
+        BEGIN SELECT RAISE(ABORT, 'audit bases are never changed'); END;
+    CREATE TRIGGER audit_base_no_delete BEFORE DELETE ON audit_base
+        BEGIN SELECT RAISE(ABORT, 'audit bases are never deleted'); END;
+    CREATE TRIGGER audit_base_follows BEFORE INSERT ON audit_base
+        WHEN NEW.first_seq != (SELECT COALESCE(MAX(seq), 0) FROM audit_base) + 1
+            OR NOT EXISTS (SELECT 1 FROM audit_log WHERE seq = NEW.seq AND hash = NEW.hash)
+            OR NOT EXISTS (SELECT 1 FROM audit_checkpoints WHERE seq = NEW.seq AND head_hash = NEW.hash)
+        BEGIN SELECT RAISE(ABORT, 'a base follows the last one and names a stored, checkpointed record'); END;
+    DROP TRIGGER audit_log_no_delete;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        WHEN OLD.seq > (SELECT COALESCE(MAX(seq), 0) FROM audit_base)
+        BEGIN SELECT RAISE(ABORT, 'audit records are deleted only once archived'); END;
+    DROP TRIGGER audit_checkpoints_no_delete;
+    CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+        WHEN OLD.seq >= (SELECT COALESCE(MAX(seq), 0) FROM audit_base)
+        BEGIN SELECT RAISE(ABORT, 'checkpoints are deleted only below the base'); END;",
+    // 8: finds the last `config.settings` record at start without a scan
     // of the log; partial, so appending any other record costs nothing.
     "CREATE INDEX audit_log_settings ON audit_log (seq) WHERE kind = 'config.settings';",
 ];
@@ -176,6 +208,7 @@ mod tests {
         0xfcb7f03b6e06427d,
         0x611237965b7c5077,
         0xbe3825486b67ed46,
+        0xd0875885e499a224,
         0x9cb0_90fe_3891_7aaa,
     ];
 
@@ -209,6 +242,7 @@ mod tests {
             tables,
             [
                 "alerts",
+                "audit_base",
                 "audit_checkpoints",
                 "audit_log",
                 "device_event_types",

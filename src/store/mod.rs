@@ -3,7 +3,8 @@
 //!
 //! One writer (the console's writer thread) appends in batches, one
 //! transaction each; readers open their own connections, which WAL lets run
-//! beside the writer. Alerts and rejected messages are only ever appended;
+//! beside the writer. Alerts and rejected messages are only ever appended
+//! (and removed only with their audit records, once archived: `audit::retention`);
 //! device context is kept as summaries, upserted (`context.rs`).
 
 mod audit_log;
@@ -17,9 +18,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use ed25519_dalek::SigningKey;
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
 
-use crate::audit::{kind, Anchor, Checkpoint, Entry, Head, ANCHOR_FILE, CHECKPOINT_EVERY};
+use crate::audit::{kind, Anchor, Base, Checkpoint, Entry, Head, ANCHOR_FILE, CHECKPOINT_EVERY};
 use crate::ingest::{Ingested, Rejected};
 use crate::keys::SecretKey;
 use crate::model::{
@@ -56,6 +57,10 @@ pub enum StoreError {
     Audit(#[from] crate::audit::AuditError),
     #[error("audit anchor {path}: {source}")]
     Anchor { path: PathBuf, source: std::io::Error },
+    #[error(
+        "{path} was written by another process meanwhile (is the console running?): nothing was changed"
+    )]
+    Busy { path: PathBuf },
 }
 
 impl StoreError {
@@ -64,6 +69,7 @@ impl StoreError {
         match self {
             Self::KeyMismatch { .. } => "audit.key_mismatch",
             Self::Missing(_) => "audit.missing",
+            Self::Busy { .. } => "audit.busy",
             Self::Sqlite { source, .. } if audit_log::is_disk_full(source) => "store.disk_full",
             _ => "store.error",
         }
@@ -90,6 +96,18 @@ pub struct Store {
     signer: Option<SigningKey>,
     /// Told of every audit record once its transaction has committed.
     on_commit: Option<CommitHook>,
+}
+
+/// What [`Store::retire_front`] removed from the live tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retired {
+    /// The chain's head after the `audit.archived` record.
+    pub head: Head,
+    pub records: usize,
+    pub checkpoints: usize,
+    pub alerts: usize,
+    pub rejected: usize,
+    pub observations: usize,
 }
 
 /// A function told of audit records once they are durable (ATNA forwarding).
@@ -464,9 +482,50 @@ impl Store {
         Ok(head)
     }
 
+    /// The last record moved to an archive (retention); 0 when none was.
+    pub fn archived_through(&self) -> Result<u64, StoreError> {
+        let seq: i64 = self
+            .conn
+            .query_row("SELECT COALESCE(MAX(seq), 0) FROM audit_base", [], |r| r.get(0))
+            .map_err(|e| self.wrap(e))?;
+        Ok(seq as u64)
+    }
+
     /// The newest `config.settings` record in the log (number and body).
     pub fn last_settings(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
         audit_log::last_settings(&self.conn).map_err(|e| self.wrap(e))
+    }
+
+    /// Moves the front of the chain out, up to `base` (whose archive is
+    /// written and verified), in one transaction: records the base, deletes
+    /// what the archive holds (see `audit_log::retire`) and appends `entry`
+    /// (`audit.archived`). Refused, with nothing changed, when another
+    /// connection appended since this store read the head.
+    #[tracing::instrument(skip_all)]
+    pub fn retire_front(&mut self, base: &Base, entry: Entry) -> Result<Retired, StoreError> {
+        let path = self.path.clone();
+        let wrap = |source| StoreError::Sqlite { path: path.clone(), source };
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(wrap)?;
+        let (head, _) = audit_log::head(&tx).map_err(wrap)?;
+        if head != self.head {
+            return Err(StoreError::Busy { path: self.path.clone() });
+        }
+        let [records, checkpoints, alerts, rejected, observations] =
+            audit_log::retire(&tx, base).map_err(wrap)?;
+        let committed = self
+            .on_commit
+            .is_some()
+            .then(|| committed_of(&entry, head.seq + 1, None, "audit log segment archived"));
+        let head = {
+            let mut stmt = tx.prepare_cached(audit_log::INSERT).map_err(wrap)?;
+            audit_log::insert(&mut stmt, &head, entry).map_err(wrap)?
+        };
+        tx.commit().map_err(wrap)?;
+        self.head = head;
+        if let Some(c) = committed {
+            self.tell(&[c]);
+        }
+        Ok(Retired { head, records, checkpoints, alerts, rejected, observations })
     }
 
     fn checkpoint_if_due(&mut self) -> Result<(), StoreError> {

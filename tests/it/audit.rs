@@ -1,5 +1,5 @@
-//! `wardwatch audit verify|export` on real data directories written by
-//! `wardwatch serve`, as a reviewer runs them.
+//! `wardwatch audit verify|export|archive` on real data directories written
+//! by `wardwatch serve`, as a reviewer runs them.
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -152,7 +152,7 @@ fn a_changed_configuration_is_recorded_with_what_changed() -> anyhow::Result<()>
     assert_eq!(
         second["changes"],
         serde_json::json!([
-            {"setting": "idle_timeout_secs", "before": "none", "after": "30"},
+            {"setting": "idle_timeout_secs", "before": "600", "after": "30"},
             {"setting": "max_connections", "before": "10", "after": "20"},
         ]),
         "{second}"
@@ -160,5 +160,154 @@ fn a_changed_configuration_is_recorded_with_what_changed() -> anyhow::Result<()>
     // The records are part of the chain like any other.
     let out = run(&["audit", "verify", "--data-dir", dir.path().to_str().unwrap_or_default()], None)?;
     assert!(out.status.success(), "{}", text(&out));
+    Ok(())
+}
+
+/// `SELECT seq, hash` of the live records in `lo..=hi`.
+fn hashes(data: &Path, lo: i64, hi: i64) -> anyhow::Result<Vec<(i64, Vec<u8>)>> {
+    let conn = open_db(data)?;
+    let mut stmt =
+        conn.prepare("SELECT seq, hash FROM audit_log WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq")?;
+    let rows = stmt.query_map([lo, hi], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+#[test]
+fn archive_moves_whole_signed_segments_out_and_verify_starts_from_the_base() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    let d = data.to_str().context("path")?;
+    // Run 1: key.created, config.settings, console.started, 2 alerts, console.stopped (checkpoint at 6).
+    served(&data, 2)?;
+    let between = chrono::Utc::now().to_rfc3339();
+    // Run 2: records 7 to 11, checkpoint at 11.
+    served(&data, 3)?;
+    let kept = hashes(&data, 7, 11)?;
+    assert_eq!(kept.len(), 5);
+
+    // Nothing signed before then: refused, and nothing written.
+    let first = dir.path().join("audit-1.wwa");
+    let f = first.to_str().context("path")?;
+    let out =
+        run(&["audit", "archive", "--data-dir", d, "--before", "2000-01-01T00:00:00Z", "--out", f], None)?;
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("[audit.nothing_to_archive] no signed checkpoint"), "{}", text(&out));
+    assert!(!first.exists());
+
+    let out = run(&["audit", "archive", "--data-dir", d, "--before", &between, "--out", f], None)?;
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("records 1 to 6 (6 records, 1 signed checkpoint) archived and verified"), "{said}");
+    let digest = hex::encode(wardwatch::audit::retention::sha256_file(&first)?);
+    assert!(said.contains(&format!("sha256 {digest}")), "{said}");
+
+    // The live log starts after the base, says so, and still verifies.
+    let out = run(&["audit", "verify", "--data-dir", d], None)?;
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains(&format!("records 1 to 6 are archived in audit-1.wwa (sha256 {digest})")),
+        "{said}"
+    );
+    // Records 7 to 11, then audit.archived (12), signed.
+    assert!(
+        said.contains("records 7 to 12 verified (6 records, 2 signed checkpoints, the last at record 12)"),
+        "{said}"
+    );
+    assert_eq!(hashes(&data, 1, 6)?, [], "the archived records left the live log");
+    assert_eq!(hashes(&data, 7, 11)?, kept, "the records after the base are untouched");
+    // Run 1's alerts went with their records; run 2's are still listed.
+    let names = crate::support::names(&crate::support::alerts_json(&data, 50)?);
+    assert_eq!(names.len(), 3, "{names:?}");
+
+    // The archive verifies elsewhere with only its passphrase.
+    let elsewhere = tempfile::tempdir()?;
+    let copy = elsewhere.path().join("audit-1.wwa");
+    std::fs::copy(&first, &copy)?;
+    let out = run(&["audit", "verify", "--archive", copy.to_str().context("path")?], None)?;
+    assert!(out.status.success() && text(&out).contains("records 1 to 6 verified"), "{}", text(&out));
+
+    // Appending goes on: a third run, verified from the base. Its settings
+    // are recorded again (13): the last record of them went to the archive.
+    served(&data, 2)?;
+    let (kind, body): (String, Vec<u8>) =
+        open_db(&data)?.query_row("SELECT kind, body FROM audit_log WHERE seq = 13", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    let body: serde_json::Value = serde_json::from_slice(&body)?;
+    assert_eq!(kind, "config.settings");
+    assert_eq!(
+        (&body["previous_in_archive"], &body["changes"]),
+        (&true.into(), &serde_json::json!([])),
+        "{body}"
+    );
+    let out = run(&["audit", "verify", "--data-dir", d, "--json"], None)?;
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert!(out.status.success() && report["ok"] == true, "{report}");
+    assert_eq!(
+        (report["first_seq"].as_u64(), report["verified_through"].as_u64()),
+        (Some(7), Some(17)),
+        "{report}"
+    );
+    assert_eq!(report["archived"][0]["last_seq"], 6, "{report}");
+    assert_eq!(report["archived"][0]["sha256"], digest.as_str(), "{report}");
+
+    // The same name again is refused; a second run continues from the base.
+    let out = run(
+        &["audit", "archive", "--data-dir", d, "--before", &chrono::Utc::now().to_rfc3339(), "--out", f],
+        None,
+    )?;
+    assert!(!out.status.success() && text(&out).contains("[audit.archive_exists]"), "{}", text(&out));
+    let second = dir.path().join("audit-2.wwa");
+    let s2 = second.to_str().context("path")?;
+    let now = chrono::Utc::now().to_rfc3339();
+    let out = run(&["audit", "archive", "--data-dir", d, "--before", &now, "--out", s2], None)?;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("records 7 to 17"), "{}", text(&out));
+    let out = run(&["audit", "verify", "--data-dir", d], None)?;
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("records 1 to 6 are archived in audit-1.wwa"), "{said}");
+    assert!(said.contains("records 7 to 17 are archived in audit-2.wwa"), "{said}");
+    assert!(said.contains("records 18 to 18 verified"), "{said}");
+    let out = run(&["audit", "verify", "--archive", s2], None)?;
+    assert!(out.status.success() && text(&out).contains("records 7 to 17 verified"), "{}", text(&out));
+
+    // The console starts on it: its start check verifies from the base.
+    let log = dir.path().join("serve.log");
+    let serve = Serve::start_logging(&data, &[], &log)?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let said = loop {
+        let said = std::fs::read_to_string(&log)?;
+        if said.contains("Audit log verified.") || said.contains("Audit log damaged.") {
+            break said;
+        }
+        anyhow::ensure!(std::time::Instant::now() < deadline, "no start check in the log: {said}");
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    };
+    serve.stop()?;
+    assert!(said.contains("Audit log verified.") && !said.contains("damaged"), "{said}");
+    // Records 19 (config.settings), 20 (console.started) and 21 (console.stopped) follow audit.archived (18).
+    let out = run(&["audit", "verify", "--data-dir", d], None)?;
+    assert!(out.status.success() && text(&out).contains("records 18 to 21 verified"), "{}", text(&out));
+    Ok(())
+}
+
+#[test]
+fn front_records_deleted_without_an_archive_are_named_missing() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    served(&data, 3)?;
+    let d = data.to_str().context("path")?;
+    let conn = open_db(&data)?;
+    // The triggers refuse it...
+    assert!(conn.execute("DELETE FROM audit_log WHERE seq <= 2", []).is_err());
+    // ...so someone with the database key drops them first.
+    conn.execute_batch("DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq <= 2;")?;
+    drop(conn);
+    let out = run(&["audit", "verify", "--data-dir", d], None)?;
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("DAMAGED: first bad record 1 (missing): records 1 to 2 are missing"), "{said}");
     Ok(())
 }

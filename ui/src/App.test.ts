@@ -9,7 +9,7 @@ afterEach(() => clearMocks());
 const info = { version: '0.1.0', dataDir: '/var/lib/wardwatch', simulated: true };
 const integrity = {
   store: { writing: true, since: '2026-11-28T10:00:00Z', error: null, pending: 0, stored: 0 },
-  audit: { state: 'verified', verifiedFrom: 1, verifiedThrough: 1, checkpoints: 0, keyFingerprint: 'ed25519:00', damage: null, error: null },
+  audit: { state: 'verified', verifiedFrom: 1, verifiedThrough: 1, archivedThrough: 0, checkpoints: 0, keyFingerprint: 'ed25519:00', damage: null, error: null },
 };
 
 describe('App', () => {

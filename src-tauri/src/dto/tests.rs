@@ -107,6 +107,7 @@ fn integrity_view_names_a_full_disk_and_the_first_damage() {
         state: wardwatch::audit::AuditState::Damaged,
         verified_from: 1,
         verified_through: 41,
+        archived_through: 0,
         records: 41,
         checkpoints: 2,
         key_fingerprint: "ed25519:00112233445566778899aabbccddeeff".into(),
@@ -123,7 +124,7 @@ fn integrity_view_names_a_full_disk_and_the_first_damage() {
         json!({
             "store": {"writing": false, "since": "2023-11-14T22:13:20Z",
                       "error": "disk full: database or disk is full", "pending": 12, "stored": 3},
-            "audit": {"state": "damaged", "verifiedFrom": 1, "verifiedThrough": 41, "checkpoints": 2,
+            "audit": {"state": "damaged", "verifiedFrom": 1, "verifiedThrough": 41, "archivedThrough": 0, "checkpoints": 2,
                       "keyFingerprint": "ed25519:00112233445566778899aabbccddeeff",
                       "damage": {"seq": 42, "kind": "bad signature",
                                  "detail": "checkpoint at record 42: the signature does not verify"},

@@ -1,4 +1,4 @@
-//! `wardwatch audit verify|export` and `wardwatch key rotate|recovery`.
+//! `wardwatch audit verify|export|archive` and `wardwatch key rotate|recovery`.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -9,6 +9,7 @@ use clap::Subcommand;
 use serde_json::json;
 use wardwatch::audit::export::{self, Archive};
 use wardwatch::audit::open::{actor, open_store, rotate_key, OpenError, Opened};
+use wardwatch::audit::retention::{self, RetentionError};
 use wardwatch::audit::{key_fingerprint, kind, verify_chain, Anchor, Entry, Report, VerifyFrom};
 use wardwatch::keys::{self, KeySource, Passphrase};
 
@@ -42,6 +43,20 @@ pub enum AuditCommand {
         #[arg(long)]
         to: Option<DateTime<Utc>>,
         /// The archive to write (never overwritten), such as review.wwa.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Retention: move the records up to the newest signed checkpoint older than
+    /// --before out of the live log, into an encrypted archive (as export writes
+    /// one, with the --passphrase-file passphrase). The archive is verified
+    /// before anything leaves the live log; the console must be stopped.
+    Archive {
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Archive only records before this time (RFC 3339, such as 2026-01-01T00:00:00Z).
+        #[arg(long)]
+        before: DateTime<Utc>,
+        /// The archive to write (never overwritten), such as audit-2025.wwa.
         #[arg(long)]
         out: PathBuf,
     },
@@ -105,6 +120,13 @@ pub fn run(command: AuditCommand, passphrase_file: Option<&Path>) -> anyhow::Res
                 bail!("an archive is encrypted with a passphrase: add --passphrase-file FILE");
             };
             export_archive(&data_dir, pf, from, to, &out)?;
+            Ok(true)
+        }
+        AuditCommand::Archive { data_dir, before, out } => {
+            let Some(pf) = passphrase_file else {
+                bail!("an archive is encrypted with a passphrase: add --passphrase-file FILE");
+            };
+            archive_segment(&data_dir, pf, before, &out)?;
             Ok(true)
         }
     }
@@ -217,10 +239,26 @@ fn print_report(
             "last_checkpoint": r.last_checkpoint,
             "key": fingerprint,
             "expected_key": key_mismatch,
+            "archived": r.archived.iter().map(|b| json!({
+                "first_seq": b.first_seq,
+                "last_seq": b.seq,
+                "file": b.archive_file,
+                "sha256": hex::encode(b.archive_sha256),
+            })).collect::<Vec<_>>(),
             "damage": r.damage,
         });
         writeln!(out, "{v}")?;
         return Ok(ok);
+    }
+    for b in &r.archived {
+        writeln!(
+            out,
+            "{what}: records {} to {} are archived in {} (sha256 {})",
+            b.first_seq,
+            b.seq,
+            b.archive_file,
+            hex::encode(b.archive_sha256)
+        )?;
     }
     if r.records == 0 && r.damage.is_none() {
         writeln!(out, "{what}: no records yet.")?;
@@ -324,6 +362,55 @@ fn export_archive(
     );
     println!(
         "Verify it anywhere with: wardwatch audit verify --archive {} --passphrase-file FILE",
+        out.display()
+    );
+    Ok(())
+}
+
+/// An error of `audit archive` with its code in front.
+fn retention_coded(e: RetentionError) -> anyhow::Error {
+    anyhow::anyhow!("[{}] {e}", e.code())
+}
+
+fn archive_segment(
+    dir: &Path,
+    passphrase_file: &Path,
+    before: DateTime<Utc>,
+    out: &Path,
+) -> anyhow::Result<()> {
+    // Opened as export opens it: the keyring, else the recovery file.
+    let opened = match open_store(dir, &KeySource::Keyring, true) {
+        Ok(o) => o,
+        Err(OpenError::Key(_)) => open(dir, Some(passphrase_file), true)?,
+        Err(e) => return Err(coded(e)),
+    };
+    let Opened { mut store, keys: bundle, .. } = opened;
+    let pass = Passphrase::from_file(passphrase_file).map_err(coded)?;
+    let key = bundle.verifying_key().to_bytes();
+    let console_id = match keys::ConsoleId::read(dir).map_err(coded)? {
+        Some(id) => id.as_str().to_owned(),
+        None => key_fingerprint(&key),
+    };
+    let done = retention::archive(&mut store, dir, out, &pass, before, &bundle.signing_key(), &console_id)
+        .map_err(retention_coded)?;
+    let b = &done.base;
+    println!(
+        "{}: records {} to {} ({} records, {} signed checkpoint{}) archived and verified, signed by {}",
+        out.display(),
+        b.first_seq,
+        b.seq,
+        done.retired.records,
+        done.checkpoints_in_archive,
+        if done.checkpoints_in_archive == 1 { "" } else { "s" },
+        key_fingerprint(&key)
+    );
+    println!("sha256 {}", hex::encode(b.archive_sha256));
+    println!(
+        "The live log now starts after record {} ({} alerts, {} rejected messages, {} device observations moved with it).",
+        b.seq, done.retired.alerts, done.retired.rejected, done.retired.observations
+    );
+    println!(
+        "Keep the archive and its passphrase: wardwatch audit verify --archive {} --passphrase-file FILE",
         out.display()
     );
     Ok(())

@@ -307,14 +307,18 @@ fn serve(
 fn audit_line(a: &wardwatch::audit::AuditStatus, data_dir: &std::path::Path) -> String {
     use wardwatch::audit::AuditState;
     let key = &a.key_fingerprint;
+    let archived = match a.archived_through {
+        0 => String::new(),
+        n => format!("; records 1-{n} were moved to archives"),
+    };
     match (a.state, &a.damage) {
         (AuditState::Verifying, _) => format!("checking the chain at start (signing key {key})"),
-        (AuditState::Verified, _) if a.verified_from > 1 => format!(
-            "intact through record {}; this start checked records {}-{} ({} checkpoints), earlier ones were checked before (signing key {key})",
+        (AuditState::Verified, _) if a.verified_from > a.archived_through + 1 => format!(
+            "intact through record {}; this start checked records {}-{} ({} checkpoints), earlier ones were checked before (signing key {key}){archived}",
             a.verified_through, a.verified_from, a.verified_through, a.checkpoints
         ),
         (AuditState::Verified, _) => format!(
-            "intact: records {}-{} verified at start ({} checkpoints, signing key {key})",
+            "intact: records {}-{} verified at start ({} checkpoints, signing key {key}){archived}",
             a.verified_from, a.verified_through, a.checkpoints
         ),
         (AuditState::Damaged, Some(d)) => format!(

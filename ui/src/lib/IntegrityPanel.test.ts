@@ -23,6 +23,7 @@ function integrity(store: Partial<StoreHealthView> = {}, audit: Partial<AuditVie
       state: 'verified',
       verifiedFrom: 1,
       verifiedThrough: 1200,
+      archivedThrough: 0,
       checkpoints: 2,
       keyFingerprint: KEY,
       damage: null,
@@ -68,6 +69,13 @@ describe('IntegrityPanel', () => {
     expect(audit.dataset.state).toBe('verified');
     expect(words(audit)).toBe(
       '✔ Intact: records 1,201–1,250 checked at this start, earlier ones at an earlier start; 1 signed checkpoint valid.',
+    );
+  });
+
+  test('records moved to archives are named, and the check starts after them', async () => {
+    const audit = await show(integrity({}, { archivedThrough: 10000, verifiedFrom: 10001, verifiedThrough: 10250, checkpoints: 1 }));
+    expect(words(audit)).toBe(
+      '✔ Intact: records 10,001–10,250 checked at start, 1 signed checkpoint valid; records 1–10,000 were moved to archives.',
     );
   });
 

@@ -48,6 +48,7 @@ describe('calls', () => {
         state: 'verified',
         verifiedFrom: 1,
         verifiedThrough: 3,
+        archivedThrough: 0,
         checkpoints: 0,
         keyFingerprint: 'ed25519:00',
         damage: null,

@@ -7,7 +7,11 @@ export type AuditView = { state: AuditCheckState,
  * The first record this start checked (earlier ones were checked by an
  * earlier start); 0 when none.
  */
-verifiedFrom: number, verifiedThrough: number, checkpoints: number, 
+verifiedFrom: number, verifiedThrough: number, 
+/**
+ * Records 1 to this one were moved to archives (retention); 0 when none.
+ */
+archivedThrough: number, checkpoints: number, 
 /**
  * The console's signing key, as people compare it (`ed25519:...`).
  */
