@@ -231,3 +231,30 @@ fn a_database_from_before_encryption_is_encrypted_and_its_records_join_the_chain
     assert_eq!(Store::open(dir.path(), &key())?.head().seq, 1);
     Ok(())
 }
+
+#[test]
+fn the_database_uses_16_kib_pages_and_hmac_sha256_and_other_settings_do_not_open_it(
+) -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let store = Store::open(dir.path(), &key())?;
+    let setting = |name: &str| -> rusqlite::Result<String> {
+        store.connection().query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+    };
+    // The file format: changing either makes every existing database unreadable.
+    assert_eq!(setting("cipher_page_size")?, "16384");
+    assert_eq!(setting("cipher_hmac_algorithm")?, "HMAC_SHA256");
+    assert_eq!(
+        super::cipher::CIPHER_SETTINGS,
+        [("cipher_page_size", "16384"), ("cipher_hmac_algorithm", "HMAC_SHA256")]
+    );
+    drop(store);
+    let len = std::fs::metadata(dir.path().join(DB_FILE))?.len();
+    assert!(len > 0 && len % 16384 == 0, "{len} bytes is not a whole number of 16 KiB pages");
+    // The right key with SQLCipher 4's default settings does not read it.
+    let conn = Connection::open(dir.path().join(DB_FILE))?;
+    conn.execute_batch(&super::key_pragma("key", &key()))?;
+    super::quiet_cipher_log(&conn);
+    let read = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0));
+    assert_eq!(read.err().and_then(|e| e.sqlite_error_code()), Some(rusqlite::ErrorCode::NotADatabase));
+    Ok(())
+}
