@@ -311,3 +311,43 @@ fn front_records_deleted_without_an_archive_are_named_missing() -> anyhow::Resul
     assert!(said.contains("DAMAGED: first bad record 1 (missing): records 1 to 2 are missing"), "{said}");
     Ok(())
 }
+
+/// Every file a console writes while it serves, below `dir`, that holds `marker`.
+fn files_holding(dir: &Path, marker: &[u8]) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            found.extend(files_holding(&path, marker)?);
+        } else if std::fs::read(&path)?.windows(marker.len()).any(|w| w == marker) {
+            found.push(path);
+        }
+    }
+    Ok(found)
+}
+
+/// An alert sent over the network is readable through the console and
+/// nowhere else: not in the database, its WAL or shared memory, not in a
+/// temporary file SQLite might make, not in the console's own log (at debug).
+#[test]
+fn an_alert_sent_over_tcp_leaves_no_plaintext_in_any_file_or_the_log() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (data, tmp, log) = (dir.path().join("data"), dir.path().join("tmp"), dir.path().join("serve.log"));
+    std::fs::create_dir(&tmp)?;
+    let serve = Serve::start_logging_with_env(&data, &log, &[("TMPDIR", &tmp), ("SQLITE_TMPDIR", &tmp)])?;
+    let marker = "MARKER-b81d0c55-sent-over-tcp";
+    let mut c = TcpStream::connect(serve.tcp)?;
+    writeln!(c, "<10>1 2026-11-28T10:00:00Z gw-icu-1 ids - EXPLOIT - exploit attempt on pump {marker}")?;
+    drop(c);
+    let alerts = wait_for_alerts(&data, 5, |a| !a.is_empty())?;
+    assert!(alerts[0]["message"].as_str().is_some_and(|m| m.contains(marker)), "stored and readable");
+    // While it serves: the database and its WAL are open and being written.
+    assert!(data.join("wardwatch.db-wal").exists(), "the WAL is there to search");
+    // Data directory (keys included), SQLite's temporary directory and the log.
+    assert_eq!(files_holding(dir.path(), marker.as_bytes())?, Vec::<std::path::PathBuf>::new());
+    serve.stop()?;
+    // And after it stopped, anywhere in the test's directory.
+    assert_eq!(files_holding(dir.path(), marker.as_bytes())?, Vec::<std::path::PathBuf>::new());
+    assert!(std::fs::metadata(&log)?.len() > 0, "the log was written (at debug) and searched");
+    Ok(())
+}

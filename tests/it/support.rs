@@ -74,15 +74,29 @@ impl Serve {
 
     /// Starts with extra arguments, such as `--config FILE`.
     pub fn start_with(data_dir: &Path, extra: &[&str]) -> anyhow::Result<Self> {
-        Self::spawn(data_dir, extra, None)
+        Self::spawn(data_dir, extra, None, &[])
     }
 
     /// Starts with extra arguments and every log line, debug included, written to `log`.
     pub fn start_logging(data_dir: &Path, extra: &[&str], log: &Path) -> anyhow::Result<Self> {
-        Self::spawn(data_dir, extra, Some(log))
+        Self::spawn(data_dir, extra, Some(log), &[])
     }
 
-    fn spawn(data_dir: &Path, extra: &[&str], log: Option<&Path>) -> anyhow::Result<Self> {
+    /// Like [`Serve::start_logging`], with environment variables set for serve alone.
+    pub fn start_logging_with_env(
+        data_dir: &Path,
+        log: &Path,
+        env: &[(&str, &Path)],
+    ) -> anyhow::Result<Self> {
+        Self::spawn(data_dir, &[], Some(log), env)
+    }
+
+    fn spawn(
+        data_dir: &Path,
+        extra: &[&str],
+        log: Option<&Path>,
+        env: &[(&str, &Path)],
+    ) -> anyhow::Result<Self> {
         let mut command = wardwatch();
         command
             .args(["serve", "--data-dir"])
@@ -90,6 +104,7 @@ impl Serve {
             .args(extra)
             .args(["--listen", "udp://127.0.0.1:0", "--listen", "tcp://127.0.0.1:0"])
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped());
         if let Some(log) = log {
             command.env("RUST_LOG", "debug").env("NO_COLOR", "1").stderr(std::fs::File::create(log)?);
