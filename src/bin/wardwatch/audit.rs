@@ -301,6 +301,17 @@ fn print_report(
     Ok(ok)
 }
 
+/// A data directory opened to write an archive from it (export, retention):
+/// with the keyring when it has the keys, else with the recovery file and
+/// the archive's passphrase.
+fn open_to_archive(dir: &Path, passphrase_file: &Path) -> anyhow::Result<Opened> {
+    match open_store(dir, &KeySource::Keyring, true) {
+        Ok(o) => Ok(o),
+        Err(OpenError::Key(_)) => open(dir, Some(passphrase_file), true),
+        Err(e) => Err(coded(e)),
+    }
+}
+
 fn export_archive(
     dir: &Path,
     passphrase_file: &Path,
@@ -308,14 +319,7 @@ fn export_archive(
     to: Option<DateTime<Utc>>,
     out: &Path,
 ) -> anyhow::Result<()> {
-    // The data directory opens with the keyring when it has the keys, else
-    // with the recovery file and the same passphrase.
-    let opened = match open_store(dir, &KeySource::Keyring, true) {
-        Ok(o) => o,
-        Err(OpenError::Key(_)) => open(dir, Some(passphrase_file), true)?,
-        Err(e) => return Err(coded(e)),
-    };
-    let Opened { mut store, keys: bundle, .. } = opened;
+    let Opened { mut store, keys: bundle, .. } = open_to_archive(dir, passphrase_file)?;
     // Never sign an export of a damaged chain.
     let anchor = Anchor::read(dir)?.and_then(|a| a.checkpoint());
     let key = bundle.verifying_key().to_bytes();
@@ -378,13 +382,7 @@ fn archive_segment(
     before: DateTime<Utc>,
     out: &Path,
 ) -> anyhow::Result<()> {
-    // Opened as export opens it: the keyring, else the recovery file.
-    let opened = match open_store(dir, &KeySource::Keyring, true) {
-        Ok(o) => o,
-        Err(OpenError::Key(_)) => open(dir, Some(passphrase_file), true)?,
-        Err(e) => return Err(coded(e)),
-    };
-    let Opened { mut store, keys: bundle, .. } = opened;
+    let Opened { mut store, keys: bundle, .. } = open_to_archive(dir, passphrase_file)?;
     let pass = Passphrase::from_file(passphrase_file).map_err(coded)?;
     let key = bundle.verifying_key().to_bytes();
     let console_id = match keys::ConsoleId::read(dir).map_err(coded)? {
