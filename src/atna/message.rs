@@ -62,7 +62,8 @@ pub fn event_codes(kind: &str) -> EventCodes {
         "console.stopped" => codes(APPLICATION_ACTIVITY, Some(APPLICATION_STOP), "E"),
         "user.login" => codes(USER_AUTHENTICATION, Some(LOGIN), "E"),
         "user.logout" => codes(USER_AUTHENTICATION, Some(LOGOUT), "E"),
-        "audit.exported" => codes(EXPORT, None, "R"),
+        // Retention writes the records to an archive file, as an export does.
+        "audit.exported" | "audit.archived" => codes(EXPORT, None, "R"),
         k if k.starts_with("key.") => codes(SECURITY_ALERT, Some(SECURITY_CONFIGURATION), "E"),
         k if k.starts_with("config.") => codes(SECURITY_ALERT, Some(SOFTWARE_CONFIGURATION), "E"),
         _ => codes(SECURITY_ALERT, None, "E"),
@@ -160,7 +161,7 @@ pub fn audit_message_xml(event: &AtnaEvent, cfg: &AtnaConfig, host: &str) -> Str
         if let Some(role) = role {
             attrs.push(("ParticipantObjectTypeCodeRole", role));
         }
-        if event.kind == "audit.exported" {
+        if matches!(event.kind.as_str(), "audit.exported" | "audit.archived") {
             attrs.push(("ParticipantObjectDataLifeCycle", "10")); // Export
         }
         x.open("ParticipantObjectIdentification", &attrs);

@@ -111,6 +111,8 @@ fn kinds_map_to_dicom_events() {
     check("user.logout", true, "110114/110123/E/0");
     check("audit.exported", true, "110106/-/R/0");
     check("audit.exported", false, "110106/-/R/8");
+    check("audit.archived", true, "110106/-/R/0");
+    check("config.settings", true, "110113/110131/E/0");
     check("alert.received", true, "110113/-/E/0");
     check("alert.rejected", false, "110113/-/E/4");
     check("key.rotated", true, "110113/110129/E/0");

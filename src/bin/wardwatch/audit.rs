@@ -265,10 +265,11 @@ fn print_report(
     } else if r.records > 0 {
         writeln!(
             out,
-            "{what}: records {} to {} verified ({} records, {} signed checkpoint{}{})",
+            "{what}: records {} to {} verified ({} record{}, {} signed checkpoint{}{})",
             r.first_seq,
             r.verified_through.seq,
             r.records,
+            if r.records == 1 { "" } else { "s" },
             r.checkpoints,
             if r.checkpoints == 1 { "" } else { "s" },
             r.last_checkpoint.map(|c| format!(", the last at record {c}")).unwrap_or_default()
@@ -355,11 +356,12 @@ fn export_archive(
         .map_err(coded)?;
     store.checkpoint().map_err(coded)?;
     println!(
-        "{}: records {} to {} ({} records, {} signed checkpoint{}), signed by {}",
+        "{}: records {} to {} ({} record{}, {} signed checkpoint{}), signed by {}",
         out.display(),
         summary.first_seq,
         summary.last_seq,
         summary.records,
+        if summary.records == 1 { "" } else { "s" },
         summary.checkpoints,
         if summary.checkpoints == 1 { "" } else { "s" },
         key_fingerprint(&key)
@@ -393,11 +395,12 @@ fn archive_segment(
         .map_err(retention_coded)?;
     let b = &done.base;
     println!(
-        "{}: records {} to {} ({} records, {} signed checkpoint{}) archived and verified, signed by {}",
+        "{}: records {} to {} ({} record{}, {} signed checkpoint{}) archived and verified, signed by {}",
         out.display(),
         b.first_seq,
         b.seq,
         done.retired.records,
+        if done.retired.records == 1 { "" } else { "s" },
         done.checkpoints_in_archive,
         if done.checkpoints_in_archive == 1 { "" } else { "s" },
         key_fingerprint(&key)
