@@ -13,6 +13,7 @@ pub mod codec;
 pub mod config;
 pub mod console;
 pub mod hardening;
+pub mod hospital;
 pub mod ingest;
 pub mod keys;
 pub mod model;
