@@ -59,6 +59,16 @@ pub mod kind {
     pub const AUDIT_VERIFIED: &str = "audit.verified";
     /// A segment of the chain moved into an archive (`wardwatch audit archive`).
     pub const AUDIT_ARCHIVED: &str = "audit.archived";
+    /// A device first seen in traffic, staged until a person confirms it.
+    pub const DEVICE_STAGED: &str = "device.staged";
+    /// A person confirmed a device and put it in a ward (room, bed).
+    pub const DEVICE_ASSIGNED: &str = "device.assigned";
+    /// A person set a device's clinical-use state, with a reason.
+    pub const CLINICAL_USE_SET: &str = "device.clinical_use_set";
+    /// An address moved to another device (DHCP): the old mapping ended.
+    pub const IDENTITY_MOVED: &str = "device.identity_moved";
+    /// An inventory file was imported (who, which file, what changed).
+    pub const INVENTORY_IMPORTED: &str = "inventory.imported";
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -70,6 +70,18 @@ pub(super) fn retire(conn: &Connection, base: &Base) -> rusqlite::Result<[usize;
     Ok([records, checkpoints, rows[0], rows[1], rows[2]])
 }
 
+/// The chain's last record.
+pub(super) fn head_of(conn: &Connection) -> rusqlite::Result<Head> {
+    let head = conn
+        .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
+        .optional()?;
+    Ok(match head {
+        None => Head::EMPTY,
+        Some((seq, hash)) => Head { seq: seq as u64, hash: hash.try_into().unwrap_or([0xff; 32]) },
+    })
+}
+
 /// The chain's last record and the newest checkpoint's record number.
 pub(super) fn head(conn: &Connection) -> rusqlite::Result<(Head, u64)> {
     let head = conn

@@ -161,6 +161,59 @@ pub const MIGRATIONS: &[&str] = &[
     // 8: finds the last `config.settings` record at start without a scan
     // of the log; partial, so appending any other record costs nothing.
     "CREATE INDEX audit_log_settings ON audit_log (seq) WHERE kind = 'config.settings';",
+    // 9: the hospital (see `store::hospital`): wards and devices (as JSON
+    // documents, with the columns queries need), each device's identities
+    // over time (one current holder per identity), the newest clinical-use
+    // evidence and last sighting per device, open incidents (alerts folded
+    // per device and condition), and the device each alert is about.
+    "CREATE TABLE wards (
+        id TEXT PRIMARY KEY,
+        doc TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE devices (
+        id TEXT PRIMARY KEY,
+        ward_id TEXT,
+        staged INTEGER NOT NULL CHECK (staged IN (0, 1)),
+        doc TEXT NOT NULL,
+        updated_us INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX devices_ward ON devices (ward_id);
+    CREATE TABLE device_identities (
+        kind TEXT NOT NULL CHECK (kind IN ('ip', 'mac', 'hostname', 'eui64', 'serial')),
+        value TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        valid_from_us INTEGER NOT NULL,
+        valid_to_us INTEGER CHECK (valid_to_us IS NULL OR valid_to_us >= valid_from_us),
+        PRIMARY KEY (kind, value, valid_from_us)
+    ) WITHOUT ROWID;
+    CREATE UNIQUE INDEX device_identities_current ON device_identities (kind, value) WHERE valid_to_us IS NULL;
+    CREATE INDEX device_identities_device ON device_identities (device_id);
+    CREATE TABLE device_activity (
+        device_id TEXT PRIMARY KEY,
+        first_seen_us INTEGER NOT NULL,
+        last_seen_us INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE clinical_use (
+        device_id TEXT PRIMARY KEY,
+        evidence TEXT NOT NULL,
+        at_us INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE incidents (
+        id INTEGER PRIMARY KEY,
+        device_id TEXT NOT NULL,
+        condition TEXT NOT NULL,
+        severity INTEGER NOT NULL CHECK (severity BETWEEN 0 AND 10),
+        count INTEGER NOT NULL,
+        first_us INTEGER NOT NULL,
+        last_us INTEGER NOT NULL,
+        first_alert INTEGER,
+        last_alert INTEGER,
+        closed_us INTEGER
+    );
+    CREATE UNIQUE INDEX incidents_open ON incidents (device_id, condition) WHERE closed_us IS NULL;
+    CREATE INDEX incidents_recent ON incidents (last_us) WHERE closed_us IS NULL;
+    ALTER TABLE alerts ADD COLUMN device_id TEXT;
+    CREATE INDEX alerts_device ON alerts (device_id, id) WHERE device_id IS NOT NULL;",
 ];
 
 pub(super) fn version(conn: &Connection) -> rusqlite::Result<i64> {
@@ -210,6 +263,7 @@ mod tests {
         0xbe3825486b67ed46,
         0xd0875885e499a224,
         0x9cb0_90fe_3891_7aaa,
+        0x2881_c6d8_118e_3c81,
     ];
 
     #[test]
@@ -245,11 +299,17 @@ mod tests {
                 "audit_base",
                 "audit_checkpoints",
                 "audit_log",
+                "clinical_use",
+                "device_activity",
                 "device_event_types",
+                "device_identities",
                 "device_observations",
                 "device_peers",
                 "device_seen",
-                "rejected"
+                "devices",
+                "incidents",
+                "rejected",
+                "wards"
             ]
         );
         Ok(())

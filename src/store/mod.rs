@@ -10,6 +10,7 @@
 mod audit_log;
 mod cipher;
 mod context;
+mod hospital;
 mod migrations;
 
 use std::net::{IpAddr, SocketAddr};
@@ -30,6 +31,7 @@ use crate::model::{
 
 pub(crate) use cipher::{key_pragma, quiet_cipher_log};
 pub use context::{DeviceSeen, DeviceSummary, EventTypeSeen, PeerSeen};
+pub use hospital::{Assignment, HospitalView, IdentityPeriod, ImportApplied, ViewRules, INCIDENT_QUIET};
 pub use migrations::MIGRATIONS;
 
 /// The database's file name inside the data directory.
@@ -61,6 +63,10 @@ pub enum StoreError {
         "{path} was written by another process meanwhile (is the console running?): nothing was changed"
     )]
     Busy { path: PathBuf },
+    #[error("there is no device {0} in the inventory")]
+    UnknownDevice(String),
+    #[error("there is no ward {0}")]
+    UnknownWard(String),
 }
 
 impl StoreError {
@@ -70,6 +76,8 @@ impl StoreError {
             Self::KeyMismatch { .. } => "audit.key_mismatch",
             Self::Missing(_) => "audit.missing",
             Self::Busy { .. } => "audit.busy",
+            Self::UnknownDevice(_) => "hospital.unknown_device",
+            Self::UnknownWard(_) => "hospital.unknown_ward",
             Self::Sqlite { source, .. } if audit_log::is_disk_full(source) => "store.disk_full",
             _ => "store.error",
         }
@@ -295,19 +303,21 @@ impl Store {
     pub fn append(&mut self, batch: &mut [Ingested]) -> Result<(), StoreError> {
         let path = self.path.clone();
         let wrap = |source| StoreError::Sqlite { path: path.clone(), source };
-        let mut head = self.head;
         let mut committed = Vec::new();
         let tell = self.on_commit.is_some();
-        let tx = self.conn.transaction().map_err(wrap)?;
+        // Immediate: other connections (a person's change from the window or
+        // the CLI) append too; the head is read under the write lock.
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(wrap)?;
+        let mut head = audit_log::head_of(&tx).map_err(wrap)?;
         {
             let mut audit_stmt = tx.prepare_cached(audit_log::INSERT).map_err(wrap)?;
             let mut alert_stmt = tx
                 .prepare_cached(
                     "INSERT INTO alerts (received_at_us, event_time, source_addr, listener, format, severity,
                         vendor, product, event_class, name, message, hostname, src_ip, dst_ip, src_port,
-                        dst_port, proto, raw, deviations, details, audit_seq)
+                        dst_port, proto, raw, deviations, details, audit_seq, device_id)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-                        ?21)",
+                        ?21, ?22)",
                 )
                 .map_err(wrap)?;
             let mut device_stmt = tx
@@ -332,6 +342,7 @@ impl Store {
             for item in batch.iter_mut() {
                 match item {
                     Ingested::Alert(a) => {
+                        let attached = hospital::attach_alert(&tx, a)?;
                         alert_stmt
                             .execute(params![
                                 a.received_at.timestamp_micros(),
@@ -360,9 +371,13 @@ impl Store {
                                     .then(|| serde_json::to_string(&a.details).ok())
                                     .flatten(),
                                 head.seq + 1,
+                                attached.device.as_ref().map(|d| d.as_str()),
                             ])
                             .map_err(wrap)?;
                         a.id = Some(AlertId(tx.last_insert_rowid()));
+                        if let Some(device) = &attached.device {
+                            hospital::fold_alert(&tx, device, a, tx.last_insert_rowid())?;
+                        }
                         let entry =
                             Entry::new(a.received_at, actor(a.listener.as_deref()), kind::ALERT_RECEIVED, a)?;
                         if tell {
@@ -370,8 +385,11 @@ impl Store {
                             committed.push(committed_of(&entry, head.seq + 1, object, &a.name));
                         }
                         head = audit_log::insert(&mut audit_stmt, &head, entry).map_err(wrap)?;
+                        head = extra(&mut audit_stmt, head, attached.entries, tell.then_some(&mut committed))
+                            .map_err(wrap)?;
                     }
                     Ingested::Device(d) => {
+                        let attached = hospital::observe_device(&tx, d)?;
                         let loc = d.location.clone().unwrap_or_default();
                         let alarm = d.alarm.clone().unwrap_or_default();
                         device_stmt
@@ -411,6 +429,8 @@ impl Store {
                             committed.push(committed_of(&entry, head.seq + 1, device, &d.message_type));
                         }
                         head = audit_log::insert(&mut audit_stmt, &head, entry).map_err(wrap)?;
+                        head = extra(&mut audit_stmt, head, attached.entries, tell.then_some(&mut committed))
+                            .map_err(wrap)?;
                     }
                     Ingested::Rejected(r) => {
                         rejected_stmt
@@ -441,6 +461,9 @@ impl Store {
                         if let Some(peer) = c.peer {
                             peer_stmt.execute(params![ip, peer.to_string(), at]).map_err(wrap)?;
                         }
+                        let attached = hospital::observe_context(&tx, c)?;
+                        head = extra(&mut audit_stmt, head, attached.entries, tell.then_some(&mut committed))
+                            .map_err(wrap)?;
                     }
                 }
             }
@@ -462,9 +485,9 @@ impl Store {
     pub fn record(&mut self, entries: impl IntoIterator<Item = Entry>) -> Result<Head, StoreError> {
         let path = self.path.clone();
         let wrap = |source| StoreError::Sqlite { path: path.clone(), source };
-        let mut head = self.head;
         let mut committed = Vec::new();
-        let tx = self.conn.transaction().map_err(wrap)?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(wrap)?;
+        let mut head = audit_log::head_of(&tx).map_err(wrap)?;
         {
             let mut stmt = tx.prepare_cached(audit_log::INSERT).map_err(wrap)?;
             for entry in entries {
@@ -480,6 +503,33 @@ impl Store {
         self.tell(&committed);
         self.checkpoint_if_due()?;
         Ok(head)
+    }
+
+    /// Applies a person's change with `apply` and appends `entries` (what
+    /// was changed, by whom, why) in one immediate transaction: both are
+    /// stored or neither. Safe beside a running console's writer: the head
+    /// is read under the write lock.
+    pub(crate) fn change<T>(
+        &mut self,
+        entries: Vec<Entry>,
+        apply: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<(Head, T), StoreError> {
+        let path = self.path.clone();
+        let wrap = |source| StoreError::Sqlite { path: path.clone(), source };
+        let mut committed = Vec::new();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(wrap)?;
+        let mut head = audit_log::head_of(&tx).map_err(wrap)?;
+        let value = apply(&tx)?;
+        {
+            let mut stmt = tx.prepare_cached(audit_log::INSERT).map_err(wrap)?;
+            head = extra(&mut stmt, head, entries, self.on_commit.is_some().then_some(&mut committed))
+                .map_err(wrap)?;
+        }
+        tx.commit().map_err(wrap)?;
+        self.head = head;
+        self.tell(&committed);
+        self.checkpoint_if_due()?;
+        Ok((head, value))
     }
 
     /// The last record moved to an archive (retention); 0 when none was.
@@ -662,6 +712,24 @@ impl Store {
     }
 }
 
+/// Appends `entries` after `head` (records a batch owes besides its items:
+/// a device staged, an address moved), telling `committed` when asked.
+fn extra(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    mut head: Head,
+    entries: Vec<Entry>,
+    mut committed: Option<&mut Vec<Committed>>,
+) -> rusqlite::Result<Head> {
+    for entry in entries {
+        if let Some(c) = committed.as_deref_mut() {
+            let summary = entry.kind.replace(['.', '_'], " ");
+            c.push(committed_of(&entry, head.seq + 1, None, &summary));
+        }
+        head = audit_log::insert(stmt, &head, entry)?;
+    }
+    Ok(head)
+}
+
 fn committed_of(entry: &Entry, seq: u64, object: Option<String>, summary: &str) -> Committed {
     Committed {
         seq,
@@ -788,3 +856,6 @@ fn corrupt(id: i64, e: rusqlite::Error) -> StoreError {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod hospital_tests;
