@@ -8,6 +8,12 @@ fn main() {
         "listener_status",
         "integrity_status",
         "subscribe_alerts",
+        "wards_overview",
+        "ward_detail",
+        "device_detail",
+        "staged_queue",
+        "assign_device",
+        "set_clinical_use",
     ];
     tauri_build::try_build(
         tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),

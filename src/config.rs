@@ -30,6 +30,42 @@ pub struct ConsoleConfig {
     pub queue_capacity: usize,
     /// `[atna]`: forward audit events to an IHE Audit Record Repository.
     pub atna: Option<AtnaConfig>,
+    /// `[hospital]`: how evidence ages.
+    pub hospital: HospitalSettings,
+    /// Run the built-in simulated hospital against this console's own
+    /// listeners, with this scenario (`wardwatch serve --simulate`).
+    pub simulate: Option<String>,
+}
+
+/// Environment variable asking for the simulated hospital, with a scenario
+/// name (`all`, `background`, ...): what `make run` sets.
+pub const ENV_SIMULATE: &str = "WARDWATCH_SIMULATE";
+
+/// The `[hospital]` table: how long evidence lasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HospitalSettings {
+    /// With no HL7 observation or gateway report for this long, a device
+    /// last seen in use is shown idle (and says why).
+    pub idle_after_secs: u64,
+    /// With nothing heard from a device for this long, its health is unknown.
+    pub stale_after_secs: u64,
+}
+
+impl Default for HospitalSettings {
+    fn default() -> Self {
+        Self { idle_after_secs: 30 * 60, stale_after_secs: 24 * 3600 }
+    }
+}
+
+impl HospitalSettings {
+    pub fn rules(&self) -> crate::store::ViewRules {
+        let secs = |s: u64| chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1_000_000));
+        crate::store::ViewRules {
+            health: crate::hospital::HealthRules { stale_after: secs(self.stale_after_secs) },
+            idle_after: secs(self.idle_after_secs),
+        }
+    }
 }
 
 impl ConsoleConfig {
@@ -72,6 +108,11 @@ impl ConsoleConfig {
             set("atna.shutdown_flush_ms", a.shutdown_flush_ms.to_string());
             set("atna.forward_ingest", a.forward_ingest.to_string());
         }
+        set("hospital.idle_after_secs", self.hospital.idle_after_secs.to_string());
+        set("hospital.stale_after_secs", self.hospital.stale_after_secs.to_string());
+        if let Some(scenario) = &self.simulate {
+            set("simulate", scenario.clone());
+        }
         s
     }
 }
@@ -95,6 +136,8 @@ pub struct ConfigFile {
     /// `[atna]`: IHE ATNA audit forwarding (syslog TLS to an Audit Record
     /// Repository). Relative paths are read from the file's directory.
     pub atna: Option<AtnaConfig>,
+    /// `[hospital]`: `idle_after_secs`, `stale_after_secs`.
+    pub hospital: Option<HospitalSettings>,
 }
 
 /// The `[http]` table: `[[http.tokens]]` entries (name, sha256, disabled).
@@ -126,6 +169,8 @@ impl ConsoleConfig {
             ingest: IngestConfig::default(),
             queue_capacity: 8192,
             atna: None,
+            hospital: HospitalSettings::default(),
+            simulate: None,
         }
     }
 
@@ -158,6 +203,9 @@ impl ConsoleConfig {
         if let Some(a) = file.atna {
             self.atna = Some(a);
         }
+        if let Some(h) = file.hospital {
+            self.hospital = h;
+        }
         self
     }
 
@@ -173,6 +221,9 @@ impl ConsoleConfig {
                 .collect::<Result<_, _>>()
                 .map_err(ConfigError::EnvListen)?;
         }
+        if let Some(s) = var(ENV_SIMULATE).filter(|s| !s.trim().is_empty()) {
+            self.simulate = Some(s.trim().to_owned());
+        }
         Ok(self)
     }
 
@@ -184,6 +235,11 @@ impl ConsoleConfig {
         }
         if self.ingest.max_connections == 0 {
             return Err(ConfigError::Invalid("max_connections must be at least 1".into()));
+        }
+        if self.hospital.idle_after_secs == 0 || self.hospital.stale_after_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "hospital.idle_after_secs and stale_after_secs must be at least 1".into(),
+            ));
         }
         if self.queue_capacity == 0 {
             return Err(ConfigError::Invalid("queue_capacity must be at least 1".into()));

@@ -21,6 +21,8 @@ use crate::model::{Alert, DeviceObservation};
 use crate::privacy::PatientIdKey;
 use crate::store::{Committed, DeviceSeen, DeviceSummary, Store, StoreError, StoredRejected};
 
+mod hospital;
+
 /// How many alerts a slow subscriber may fall behind before it is told it lagged.
 const BUS_CAPACITY: usize = 4096;
 /// The most messages written in one transaction.
@@ -72,6 +74,11 @@ impl StoreHealth {
 pub struct Console {
     data_dir: PathBuf,
     reader: Mutex<Store>,
+    /// People's changes (an import, a device assigned): a connection of its
+    /// own, beside the writer's.
+    people: Mutex<Store>,
+    rules: crate::store::ViewRules,
+    simulate: Option<String>,
     bus: broadcast::Sender<Arc<Alert>>,
     listeners: Vec<Arc<Listener>>,
     shutdown: CancellationToken,
@@ -134,6 +141,7 @@ impl Console {
         }
         writer_store.record(settings.into_iter().chain([started]))?;
         let reader = Store::open_read_only(&config.data_dir, &keys.database)?;
+        let people = Store::open(&config.data_dir, &keys.database)?;
         let audit = Arc::new(Mutex::new(AuditStatus::verifying(&keys.verifying_key().to_bytes())));
         {
             let (audit, dir) = (audit.clone(), config.data_dir.clone());
@@ -195,6 +203,9 @@ impl Console {
         Ok(Self {
             data_dir: config.data_dir,
             reader: Mutex::new(reader),
+            people: Mutex::new(people),
+            rules: config.hospital.rules(),
+            simulate: config.simulate,
             bus,
             listeners,
             shutdown,

@@ -5,7 +5,13 @@ use tauri::ipc::Channel;
 use tauri::State;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::dto::{AlertStreamEvent, AlertView, ConsoleInfo, IntegrityView, ListenerView, RejectedView};
+use wardwatch::hospital::{AssetId, WardId};
+use wardwatch::store::Assignment;
+
+use crate::dto::{
+    AlertStreamEvent, AlertView, ConsoleInfo, DeviceDetail, DeviceRow, IntegrityView, ListenerView,
+    RejectedView, StagedQueue, UseStateView, WardDetail, WardsOverview,
+};
 use crate::error::IpcError;
 use crate::state::AppState;
 
@@ -18,7 +24,8 @@ pub fn console_info(state: State<'_, AppState>) -> Result<ConsoleInfo, IpcError>
     Ok(ConsoleInfo {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         data_dir: console.data_dir().display().to_string(),
-        simulated: false,
+        simulated: console.simulated().is_some(),
+        scenario: console.simulated().map(str::to_owned),
     })
 }
 
@@ -69,4 +76,105 @@ pub fn subscribe_alerts(
         }
     });
     Ok(())
+}
+
+/// Who a change from this window is recorded as, until sign-in lands: the
+/// operating-system account running the console.
+fn actor() -> String {
+    let user =
+        std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    format!("local:{user}")
+}
+
+/// The most alerts a device view shows.
+const DEVICE_ALERTS: usize = 50;
+
+/// Every ward at a glance.
+#[tauri::command]
+pub fn wards_overview(state: State<'_, AppState>) -> Result<WardsOverview, IpcError> {
+    let console = state.console()?;
+    Ok(WardsOverview::new(&console.hospital_view()?, console.simulated(), chrono::Utc::now()))
+}
+
+/// One ward and its devices, by room and bed.
+#[tauri::command]
+pub fn ward_detail(state: State<'_, AppState>, ward: String) -> Result<WardDetail, IpcError> {
+    let view = state.console()?.hospital_view()?;
+    WardDetail::new(&view, &ward)
+        .ok_or_else(|| IpcError::new("hospital.unknown_ward", format!("there is no ward {ward}")))
+}
+
+/// One device: identities over time, vulnerabilities, clinical-use evidence, incidents, alerts.
+#[tauri::command]
+pub fn device_detail(state: State<'_, AppState>, device: String) -> Result<DeviceDetail, IpcError> {
+    let console = state.console()?;
+    let id = AssetId(device.clone());
+    let view = console.hospital_view()?;
+    let history = console.identity_history(&id)?;
+    let alerts = console.device_alerts(&id, DEVICE_ALERTS)?;
+    DeviceDetail::new(&view, &device, &history, &alerts)
+        .ok_or_else(|| IpcError::new("hospital.unknown_device", format!("there is no device {device}")))
+}
+
+/// Devices first seen in traffic, waiting for someone to put them in a ward.
+#[tauri::command]
+pub fn staged_queue(state: State<'_, AppState>) -> Result<StagedQueue, IpcError> {
+    Ok(StagedQueue::new(&state.console()?.hospital_view()?))
+}
+
+/// Confirms a device and puts it in a ward (recorded with who and why).
+#[tauri::command]
+pub fn assign_device(
+    state: State<'_, AppState>,
+    device: String,
+    ward: String,
+    room: Option<String>,
+    bed: Option<String>,
+    reason: String,
+) -> Result<DeviceRow, IpcError> {
+    let reason = required_reason(&reason)?;
+    let console = state.console()?;
+    let to = Assignment { ward: WardId(ward), room: non_empty(room), bed: non_empty(bed) };
+    let id = AssetId(device);
+    console.assign_device(&id, &to, &actor(), reason)?;
+    row(console, &id)
+}
+
+/// Sets a device's clinical-use state by hand, with a reason.
+#[tauri::command]
+pub fn set_clinical_use(
+    state: State<'_, AppState>,
+    device: String,
+    use_state: UseStateView,
+    reason: String,
+) -> Result<DeviceRow, IpcError> {
+    let reason = required_reason(&reason)?;
+    let console = state.console()?;
+    let id = AssetId(device);
+    console.set_clinical_use(&id, use_state.into(), &actor(), reason)?;
+    row(console, &id)
+}
+
+fn row(console: &wardwatch::Console, id: &AssetId) -> Result<DeviceRow, IpcError> {
+    let view = console.hospital_view()?;
+    view.devices
+        .iter()
+        .find(|d| &d.device.id == id)
+        .map(DeviceRow::from)
+        .ok_or_else(|| IpcError::new("hospital.unknown_device", format!("there is no device {id}")))
+}
+
+fn required_reason(reason: &str) -> Result<&str, IpcError> {
+    let r = reason.trim();
+    if r.is_empty() {
+        return Err(IpcError::new("hospital.reason_required", "say why: the reason goes into the audit log"));
+    }
+    if r.chars().count() > 500 {
+        return Err(IpcError::new("hospital.reason_too_long", "a reason is at most 500 characters"));
+    }
+    Ok(r)
+}
+
+fn non_empty(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }

@@ -10,6 +10,9 @@ use wardwatch::model::{self, Alert};
 use wardwatch::store::StoredRejected;
 use wardwatch::StoreHealth;
 
+mod hospital;
+pub use hospital::*;
+
 /// One alert as the UI shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -201,6 +204,8 @@ pub struct ConsoleInfo {
     pub data_dir: String,
     /// True when the traffic comes from the built-in simulated hospital.
     pub simulated: bool,
+    /// Its scenario, then.
+    pub scenario: Option<String>,
 }
 
 /// Whether the store is writing and what the check of the audit log at

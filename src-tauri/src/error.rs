@@ -20,7 +20,10 @@ impl From<wardwatch::ConsoleError> for IpcError {
     fn from(e: wardwatch::ConsoleError) -> Self {
         match e {
             wardwatch::ConsoleError::Store(e) => match e.code() {
-                code @ ("audit.key_mismatch" | "store.disk_full") => Self::new(code, e.to_string()),
+                code @ ("audit.key_mismatch"
+                | "store.disk_full"
+                | "hospital.unknown_device"
+                | "hospital.unknown_ward") => Self::new(code, e.to_string()),
                 _ => Self::new("store.failed", e.to_string()),
             },
             wardwatch::ConsoleError::Writer(e) => Self::new("console.writer", e.to_string()),

@@ -26,6 +26,12 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::listener_status,
         commands::integrity_status,
         commands::subscribe_alerts,
+        commands::wards_overview,
+        commands::ward_detail,
+        commands::device_detail,
+        commands::staged_queue,
+        commands::assign_device,
+        commands::set_clinical_use,
     ])
 }
 

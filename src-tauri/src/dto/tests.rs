@@ -53,6 +53,29 @@ fn typescript_bindings_are_fresh() {
     check_binding::<AuditCheckState>(&mut stale);
     check_binding::<DamageView>(&mut stale);
     check_binding::<IpcError>(&mut stale);
+    check_binding::<HealthLevel>(&mut stale);
+    check_binding::<UseStateView>(&mut stale);
+    check_binding::<HealthCount>(&mut stale);
+    check_binding::<IncidentView>(&mut stale);
+    check_binding::<WardTile>(&mut stale);
+    check_binding::<WardsOverview>(&mut stale);
+    check_binding::<ClinicalUseView>(&mut stale);
+    check_binding::<HealthReasonView>(&mut stale);
+    check_binding::<IdentityView>(&mut stale);
+    check_binding::<DeviceRow>(&mut stale);
+    check_binding::<WardDetail>(&mut stale);
+    check_binding::<VulnerabilityView>(&mut stale);
+    check_binding::<FactorsView>(&mut stale);
+    check_binding::<IdentityPeriodView>(&mut stale);
+    check_binding::<DeviceDetail>(&mut stale);
+    check_binding::<StagedQueue>(&mut stale);
+    check_binding::<WardChoice>(&mut stale);
+    check_binding::<ImportPreview>(&mut stale);
+    check_binding::<RowOutcomeKind>(&mut stale);
+    check_binding::<ImportRowView>(&mut stale);
+    check_binding::<ImportCounts>(&mut stale);
+    check_binding::<AdoptionView>(&mut stale);
+    check_binding::<ImportResult>(&mut stale);
     assert!(
         stale.is_empty(),
         "stale TypeScript bindings for {stale:?}: run `make bindings` and commit ui/src/lib/bindings"

@@ -4,4 +4,8 @@ export type ConsoleInfo = { version: string, dataDir: string,
 /**
  * True when the traffic comes from the built-in simulated hospital.
  */
-simulated: boolean, };
+simulated: boolean, 
+/**
+ * Its scenario, then.
+ */
+scenario: string | null, };
