@@ -321,7 +321,7 @@ fn records_that_are_not_alerts_become_device_context() -> anyhow::Result<()> {
         v["event_types"][0],
         json!({"event_type": "dns", "count": 2, "last_seen": "2024-03-01T03:00:03.002877Z"})
     );
-    let out = run(&["devices", "--data-dir", dir], None)?;
+    let out = run(&["devices", "--data-dir", dir, "--context"], None)?;
     let table = String::from_utf8(out.stdout)?;
     assert_eq!(table.lines().count(), 10, "a header and nine devices: {table}");
     assert!(table.contains("fe80::202:b3ff:fe1e:8329"), "{table}");

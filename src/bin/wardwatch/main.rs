@@ -3,6 +3,7 @@
 mod audit;
 mod bench;
 mod devices;
+mod hospital;
 mod samples;
 
 use std::io::{self, BufWriter, Read, Write};
@@ -71,19 +72,44 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
-    /// Devices seen in records that are not alerts (Suricata flows, DNS, TLS, ...), most recent first.
+    /// Each ward: its devices by health, how many are in use, its worst open incident.
+    Wards {
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// One JSON object per ward and line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Each device: identities, kind, criticality tier, clinical use (with its
+    /// source and age), health and its reasons. With --ip or --context: what
+    /// the network shows of devices in records that are not alerts (Suricata
+    /// flows, DNS, TLS, ...).
     Devices {
         #[arg(long)]
         data_dir: PathBuf,
-        /// One device's event types and peers.
+        /// Only this ward's devices.
+        #[arg(long, conflicts_with_all = ["ip", "context"])]
+        ward: Option<String>,
+        /// Only devices staged from traffic, waiting for someone to put them in a ward.
+        #[arg(long, conflicts_with_all = ["ip", "context"])]
+        staged: bool,
+        /// The network context of the device at this address: event types and peers.
         #[arg(long)]
         ip: Option<std::net::IpAddr>,
-        /// JSON instead of a table (one object per line).
+        /// The addresses seen in network context, most recent first.
+        #[arg(long)]
+        context: bool,
+        /// JSON instead of text (one object per line).
         #[arg(long)]
         json: bool,
-        /// How many devices (or, with --ip, peers) at most.
+        /// With --ip or --context: how many devices or peers at most.
         #[arg(long, default_value_t = 50)]
         limit: usize,
+    },
+    /// Change a device: put it in a ward, set its clinical use (each recorded with who and why).
+    Device {
+        #[command(subcommand)]
+        command: hospital::DeviceCommand,
     },
     /// The audit log: verify its chain and signatures, export a range for offline review.
     Audit {
@@ -191,7 +217,15 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Serve { data_dir, listen, config } => done(serve(data_dir, listen, config, pf)),
         Command::Alerts { data_dir, json, limit } => done(alerts(&data_dir, json, limit, pf)),
         Command::Status { data_dir, json } => done(status(&data_dir, json, pf)),
-        Command::Devices { data_dir, ip, json, limit } => done(devices::run(&data_dir, ip, json, limit, pf)),
+        Command::Wards { data_dir, json } => done(hospital::wards(&data_dir, json, pf)),
+        Command::Devices { data_dir, ward, staged, ip, context, json, limit } => {
+            done(if ip.is_some() || context {
+                devices::run(&data_dir, ip, json, limit, pf)
+            } else {
+                hospital::devices(&data_dir, ward.as_deref(), staged, json, pf)
+            })
+        }
+        Command::Device { command } => done(hospital::device(command, pf)),
         Command::Parse { format, jsonl } => done(parse(format, jsonl)),
         Command::Token { command: TokenCommand::New { name } } => done(token_new(&name)),
         Command::Audit { command } => audit::run(command, pf),
