@@ -176,3 +176,113 @@ fn other_windows_get_no_commands() -> anyhow::Result<()> {
     assert!(msg.contains("not allowed"), "a window without the capability was allowed: {msg}");
     Ok(())
 }
+
+/// A console whose data directory already holds ward `icu` with the
+/// life-supporting pump ICU-P1 at 10.1.0.5 (imported as a person would).
+fn hospital_harness() -> anyhow::Result<Harness> {
+    use wardwatch::hospital::{
+        AssetId, Criticality, CriticalityTier, Device, DeviceKind, Identity, IdentityKind, Location,
+        Patching, Ward, WardId, WardKind,
+    };
+    let dir = tempfile::tempdir()?;
+    {
+        let mut store = wardwatch::audit::open::open_store(dir.path(), &keys()?, true)?.store;
+        let icu = Ward {
+            id: WardId("icu".into()),
+            site: "General".into(),
+            name: "Intensive care".into(),
+            kind: WardKind::Icu,
+        };
+        let pump = Device {
+            id: AssetId("ICU-P1".into()),
+            kind: DeviceKind::InfusionPump,
+            manufacturer: Some("BD".into()),
+            model: Some("Alaris 8015".into()),
+            firmware: Some("12.1.2".into()),
+            identities: vec![Identity::new(IdentityKind::Ip, "10.1.0.5").map_err(anyhow::Error::msg)?],
+            location: Location { ward: Some(icu.id.clone()), room: Some("3".into()), bed: Some("B".into()) },
+            criticality: Criticality { tier: CriticalityTier::LifeSupporting, factors: None },
+            patching: Patching::Manufacturer,
+            vulnerabilities: vec![],
+            staged: false,
+        };
+        store.apply_import(&[icu], &[pump], &[], "test", &json!({"file": "fixture"}), chrono::Utc::now())?;
+    }
+    let mut config = ConsoleConfig::new(dir.path());
+    config.listen = vec!["udp://127.0.0.1:0".parse()?];
+    let state = AppState::start(config, &keys()?);
+    let udp = state
+        .console()
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .listeners()
+        .first()
+        .and_then(|l| l.bound_addr)
+        .ok_or_else(|| anyhow::anyhow!("udp listener did not bind"))?;
+    let app = with_commands(mock_builder()).manage(state).build(tauri::generate_context!(test = true))?;
+    let window = WebviewWindowBuilder::new(&app, "main", Default::default()).build()?;
+    Ok(Harness { _app: app, window, udp, _dir: dir })
+}
+
+fn call(h: &Harness, cmd: &str, body: Value) -> anyhow::Result<Value> {
+    invoke(&h.window, cmd, body).map_err(|e| anyhow::anyhow!("{cmd}: {e}"))
+}
+
+#[test]
+fn the_hospital_views_attach_alerts_to_devices_and_people_change_them_with_a_reason() -> anyhow::Result<()> {
+    let h = hospital_harness()?;
+    let sock = UdpSocket::bind("127.0.0.1:0")?;
+    sock.send_to(b"CEF:0|Sim|IDS|1|100|Exploit attempt|8|src=203.0.113.9 dst=10.1.0.5", h.udp)?;
+    sock.send_to(b"CEF:0|Sim|IDS|1|200|Beacon|9|src=10.9.9.9 dst=198.51.100.1", h.udp)?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let overview = loop {
+        let v = call(&h, "wards_overview", json!({}))?;
+        if (v["staged"] == 1 && !v["wards"][0]["worstIncident"].is_null()) || Instant::now() > deadline {
+            break v;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(overview["simulated"], Value::Null);
+    let tile = &overview["wards"][0];
+    assert_eq!((tile["id"].as_str(), tile["devices"].as_u64()), (Some("icu"), Some(1)));
+    assert_eq!(tile["worst"], "compromised_suspected", "{tile}");
+    assert_eq!(tile["worstLabel"], "Compromise suspected");
+    assert_eq!(tile["worstIncident"]["condition"], "Exploit attempt");
+    assert_eq!(
+        tile["byHealth"][0],
+        json!({"health": "compromised_suspected", "label": "Compromise suspected", "count": 1})
+    );
+
+    let ward = call(&h, "ward_detail", json!({"ward": "icu"}))?;
+    let pump = &ward["devices"][0];
+    assert_eq!((pump["id"].as_str(), pump["room"].as_str()), (Some("ICU-P1"), Some("3")));
+    assert_eq!(pump["clinicalUse"]["state"], "unknown");
+    assert_eq!(pump["clinicalUse"]["countsAsInUse"], true);
+    let device = call(&h, "device_detail", json!({"device": "ICU-P1"}))?;
+    assert_eq!(device["alerts"][0]["name"], "Exploit attempt");
+    assert_eq!(device["incidents"][0]["count"], 1);
+    assert_eq!(device["identityHistory"][0]["value"], "10.1.0.5");
+    assert!(device["criticalityExplained"].as_str().is_some_and(|s| s.starts_with("Life-supporting")));
+
+    let queue = call(&h, "staged_queue", json!({}))?;
+    assert_eq!(queue["devices"][0]["id"], "seen-ip-10.9.9.9");
+    assert_eq!(queue["wards"], json!([{"id": "icu", "name": "Intensive care"}]));
+    let args = |reason: &str, ward: &str| json!({"device": "seen-ip-10.9.9.9", "ward": ward, "room": "12", "bed": null, "reason": reason});
+    let refused = invoke(&h.window, "assign_device", args("  ", "icu")).err();
+    assert_eq!(refused.as_ref().map(|e| &e["code"]), Some(&json!("hospital.reason_required")));
+    let refused = invoke(&h.window, "assign_device", args("found it", "nope")).err();
+    assert_eq!(refused.as_ref().map(|e| &e["code"]), Some(&json!("hospital.unknown_ward")));
+    let row = call(&h, "assign_device", args("imaging cart parked in ICU room 12", "icu"))?;
+    assert_eq!((row["ward"].as_str(), row["staged"].as_bool()), (Some("icu"), Some(false)));
+    assert_eq!(call(&h, "staged_queue", json!({}))?["devices"], json!([]));
+
+    let row = call(
+        &h,
+        "set_clinical_use",
+        json!({"device": "ICU-P1", "useState": "in_use", "reason": "bedside check"}),
+    )?;
+    assert_eq!(row["clinicalUse"]["state"], "in_use");
+    assert!(row["clinicalUse"]["source"].as_str().is_some_and(|s| s.starts_with("set by local:")), "{row}");
+    let missing = invoke(&h.window, "device_detail", json!({"device": "NOPE"})).err();
+    assert_eq!(missing.as_ref().map(|e| &e["code"]), Some(&json!("hospital.unknown_device")));
+    Ok(())
+}

@@ -4,7 +4,8 @@ use super::*;
 use crate::model::Severity;
 
 fn t(min: i64) -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 12, 2, 12, 0, 0).single().expect("a valid time") + Duration::minutes(min)
+    Utc.with_ymd_and_hms(2026, 12, 2, 12, 0, 0).single().unwrap_or_else(|| panic!("a valid time"))
+        + Duration::minutes(min)
 }
 
 #[test]
@@ -49,7 +50,7 @@ fn cve_ids_are_recognised() {
 #[test]
 fn fennigkoh_smith_factors_give_the_tier() {
     let check = |f, r, m, tier| {
-        let factors = Factors::new(f, r, m).expect("in range");
+        let factors = Factors::new(f, r, m).unwrap_or_else(|e| panic!("in range: {e:?}"));
         assert_eq!(factors.tier(), tier, "{f}/{r}/{m}");
     };
     use CriticalityTier::*;
@@ -65,7 +66,7 @@ fn fennigkoh_smith_factors_give_the_tier() {
     assert!(Factors::new(1, 1, 1).is_err());
     assert!(Factors::new(5, 0, 1).is_err());
     assert!(Factors::new(5, 1, 6).is_err());
-    let f = Factors::new(9, 5, 4).expect("in range");
+    let f = Factors::new(9, 5, 4).unwrap_or_else(|e| panic!("in range: {e:?}"));
     assert_eq!(f.em_number(), 18);
     assert_eq!(
         Criticality::from_factors(f).explain(),
@@ -133,7 +134,9 @@ fn clinical_use_comes_from_the_newest_evidence_and_ages_out() {
 }
 
 fn device(tier: CriticalityTier) -> Device {
-    let mut d = Device::staged_from(Identity::new(IdentityKind::Ip, "10.1.1.1").expect("an ip"));
+    let mut d = Device::staged_from(
+        Identity::new(IdentityKind::Ip, "10.1.1.1").unwrap_or_else(|e| panic!("an ip: {e:?}")),
+    );
     d.staged = false;
     d.criticality = Criticality { tier, factors: None };
     d.patching = Patching::Manufacturer;
@@ -144,7 +147,7 @@ fn incident(severity: u8, last: i64) -> OpenIncident {
     OpenIncident {
         id: 1,
         condition: "ET EXPLOIT test".into(),
-        severity: Severity::new(severity).expect("0-10"),
+        severity: Severity::new(severity).unwrap_or_else(|| panic!("0-10")),
         count: 3,
         first_seen: t(last - 10),
         last_seen: t(last),
@@ -234,7 +237,7 @@ fn wards_roll_up_counts_and_the_worst_incident() {
     assert_eq!(w.in_use, 2);
     assert_eq!(w.counts, [2, 0, 0, 2, 0]);
     assert_eq!(w.worst, Health::AtRisk);
-    let (on, worst) = w.worst_incident.expect("an incident");
+    let (on, worst) = w.worst_incident.unwrap_or_else(|| panic!("an incident"));
     assert_eq!((on.as_str(), worst.last_seen), ("c", t(50)));
     let empty = roll_up(&[]);
     assert_eq!((empty.devices, empty.worst, empty.worst_incident), (0, Health::Ok, None));
