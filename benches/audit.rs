@@ -27,8 +27,9 @@ const CHAIN: usize = 200_000;
 
 fn sample_alert() -> Alert {
     let receipt = Receipt { received_at: Utc::now(), source_addr: None, listener: None };
-    match decode_auto(samples::RFC5424, &receipt) {
-        Ok((_, a)) => a,
+    match decode_auto(samples::RFC5424, &receipt).map(|d| d.into_alert()) {
+        Ok(Some(a)) => a,
+        Ok(None) => panic!("the sample is no alert"),
         Err(e) => panic!("the sample does not decode: {e}"),
     }
 }

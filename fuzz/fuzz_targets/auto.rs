@@ -1,6 +1,6 @@
 #![no_main]
 //! What the listeners run on every message: never panics, and a message is
-//! either an alert or an error pointing inside it.
+//! an alert, EVE device context, or an error pointing inside it.
 
 use libfuzzer_sys::fuzz_target;
 use wardwatch::normalize::{decode_auto, Receipt};

@@ -34,7 +34,7 @@ pub(crate) use tls::{read_certs as tls_read_certs, read_key as tls_read_key};
 pub use url::{Endpoint, ListenUrl, ListenUrlError, Transport};
 
 use crate::model::{Alert, DeviceContext, DeviceObservation, Format, RawMessage};
-use crate::normalize::{self, Receipt};
+use crate::normalize::{self, AutoDecoded, Receipt};
 
 /// Limits that apply to every listener.
 #[derive(Debug, Clone)]
@@ -117,6 +117,37 @@ pub enum Ingested {
     /// batch or an earlier one. The store ignores it. Send one per request
     /// or message to acknowledge, not one per record: see [`durable`].
     Flush(FlushReply),
+}
+
+/// What one syslog frame puts on the queue, in order: nearly always one
+/// item (an alert, a rejection); an EVE record of device context gives its
+/// sightings instead (none, one or two). The listener counts the frame once,
+/// and at most one drop for it, whatever the number of items.
+#[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "nearly every frame is one alert: boxing it would cost an allocation per message"
+)]
+enum FrameItems {
+    One(Option<Ingested>),
+    Context(std::vec::IntoIter<DeviceContext>),
+}
+
+impl FrameItems {
+    fn one(item: Ingested) -> Self {
+        Self::One(Some(item))
+    }
+}
+
+impl Iterator for FrameItems {
+    type Item = Ingested;
+
+    fn next(&mut self) -> Option<Ingested> {
+        match self {
+            Self::One(item) => item.take(),
+            Self::Context(sightings) => sightings.next().map(Ingested::Context),
+        }
+    }
 }
 
 /// Why [`durable`] could not confirm.
@@ -293,34 +324,42 @@ impl Listener {
         self.count(source, Outcome::Dropped)
     }
 
-    /// Decodes one frame into what goes to the store, counting the outcome.
-    fn decode(&self, raw: &[u8], source_addr: SocketAddr) -> Ingested {
+    /// Decodes one frame into what goes to the store, counting the outcome:
+    /// an alert or a rejection, or for an EVE record of device context
+    /// (Suricata writing EVE to syslog) its sightings, counted as parsed and
+    /// as context.
+    fn decode(&self, raw: &[u8], source_addr: SocketAddr) -> FrameItems {
         let source = Some(source_addr.ip());
         let receipt = Receipt {
             received_at: Utc::now(),
             source_addr: Some(source_addr),
             listener: Some(self.url.to_string()),
         };
-        match normalize::decode_auto(raw, &receipt).map(|(_, alert)| alert) {
-            Ok(alert) => {
+        match normalize::decode_auto(raw, &receipt) {
+            Ok(AutoDecoded::Alert(_, alert)) => {
                 // The common case: arrival and fate under one lock.
                 self.tables.count_all(source, &[Outcome::Received, Outcome::Parsed]);
                 self.counters.received();
                 self.counters.parsed();
-                Ingested::Alert(alert)
+                FrameItems::one(Ingested::Alert(alert))
+            }
+            Ok(AutoDecoded::Context { sightings, .. }) => {
+                self.count(source, Outcome::Received);
+                self.count_context(source);
+                FrameItems::Context(sightings.into_iter())
             }
             Err(e) => {
                 self.count(source, Outcome::Received);
                 self.count_rejected(source, &format!("{}: {}", e.format, e.reason));
                 tracing::debug!(listener = %self.url, peer = %source_addr, offset = e.offset, reason = %e.reason, "Message rejected; kept raw.");
-                Ingested::Rejected(Rejected {
+                FrameItems::one(Ingested::Rejected(Rejected {
                     received_at: receipt.received_at,
                     source_addr: receipt.source_addr,
                     listener: receipt.listener,
                     format: Some(e.format),
                     error: e.to_string(),
                     raw: RawMessage(raw.to_vec()),
-                })
+                }))
             }
         }
     }

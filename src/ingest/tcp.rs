@@ -18,7 +18,7 @@ use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{not_a_socket, IngestConfig, Ingested, Listener, ListenerState};
+use super::{not_a_socket, FrameItems, IngestConfig, Ingested, Listener, ListenerState};
 use crate::codec::framing::{Frame, SyslogFramer};
 
 /// After shutdown is asked for, how long a connection may still deliver what
@@ -209,9 +209,9 @@ async fn handle(
     frame: std::io::Result<Frame>,
     peer: SocketAddr,
 ) -> bool {
-    let item = match frame {
+    let items = match frame {
         Ok(Frame::Message(bytes)) => listener.decode(&bytes, peer),
-        Ok(Frame::Malformed { bytes, reason }) => listener.malformed(&bytes, peer, reason),
+        Ok(Frame::Malformed { bytes, reason }) => FrameItems::one(listener.malformed(&bytes, peer, reason)),
         Ok(Frame::Oversize { len }) => {
             listener.oversize(len, peer, config.max_message_bytes);
             return true;
@@ -228,19 +228,22 @@ async fn handle(
         shutdown.cancelled().await;
         tokio::time::sleep(STOP_WAIT).await;
     };
-    tokio::select! {
-        sent = tx.send(item) => {
-            if sent.is_err() {
-                listener.count_dropped(Some(peer.ip()));
-                tracing::warn!(listener = %listener.url(), "Store has stopped: TCP message dropped.");
+    tokio::pin!(gave_up);
+    for item in items {
+        tokio::select! {
+            sent = tx.send(item) => {
+                if sent.is_err() {
+                    listener.count_dropped(Some(peer.ip()));
+                    tracing::warn!(listener = %listener.url(), "Store has stopped: TCP message dropped.");
+                    return false;
+                }
+            }
+            () = &mut gave_up => {
+                let n = listener.count_dropped(Some(peer.ip()));
+                tracing::warn!(listener = %listener.url(), peer = %peer, dropped = n, "Console stopping while the store is not writing: TCP message dropped, connection closed.");
                 return false;
             }
-            true
-        }
-        () = gave_up => {
-            let n = listener.count_dropped(Some(peer.ip()));
-            tracing::warn!(listener = %listener.url(), peer = %peer, dropped = n, "Console stopping while the store is not writing: TCP message dropped, connection closed.");
-            false
         }
     }
+    true
 }

@@ -115,18 +115,22 @@ fn handle(
     }
     // Senders often end a datagram with LF or NUL; neither belongs to the message.
     let end = datagram.iter().rposition(|&b| !matches!(b, b'\n' | b'\r' | 0)).map_or(0, |i| i + 1);
-    let item = listener.decode(&datagram[..end], peer);
-    match tx.try_send(item) {
-        Ok(()) => {}
-        Err(TrySendError::Full(_)) => {
-            let n = listener.count_dropped(Some(peer.ip()));
-            if n == 1 || n.is_power_of_two() {
-                tracing::warn!(listener = %listener.url(), dropped = n, "Queue full: UDP messages dropped.");
+    // A datagram is dropped once, at its first item that finds no room.
+    for item in listener.decode(&datagram[..end], peer) {
+        match tx.try_send(item) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                let n = listener.count_dropped(Some(peer.ip()));
+                if n == 1 || n.is_power_of_two() {
+                    tracing::warn!(listener = %listener.url(), dropped = n, "Queue full: UDP messages dropped.");
+                }
+                return;
             }
-        }
-        Err(TrySendError::Closed(_)) => {
-            listener.count_dropped(Some(peer.ip()));
-            tracing::warn!(listener = %listener.url(), "Store has stopped: UDP message dropped.");
+            Err(TrySendError::Closed(_)) => {
+                listener.count_dropped(Some(peer.ip()));
+                tracing::warn!(listener = %listener.url(), "Store has stopped: UDP message dropped.");
+                return;
+            }
         }
     }
 }

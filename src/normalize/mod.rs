@@ -19,7 +19,7 @@ use crate::model::{Alert, Format, ParseMode, RawMessage, Severity};
 
 mod rfc3164;
 
-pub use auto::{decode_auto, Layers};
+pub use auto::{decode_auto, AutoDecoded, Envelope, Layers};
 pub use cef::from_cef;
 pub use leef::from_leef;
 pub use rfc3164::from_rfc3164;
@@ -39,10 +39,10 @@ pub(crate) const NAME_MAX_CHARS: usize = 120;
 ///
 /// EVE records that are context rather than alerts (flows, DNS, TLS, HTTP,
 /// files, stats: see [`from_eve`]) are refused here with a reason that says
-/// so, pointing at their `event_type`: only `eve://` file listeners keep
-/// device context ([`context_of`]), and a refusal keeps the record raw
-/// rather than losing it. `wardwatch parse`
-/// shows them decoded, through [`codec::eve::parse`].
+/// so, pointing at their `event_type`: device context ([`context_of`]) is
+/// kept by the listeners that read EVE (`eve://` files, and syslog through
+/// [`decode_auto`]), and a refusal keeps the record raw rather than losing
+/// it. `wardwatch parse` shows them decoded, through [`codec::eve::parse`].
 pub fn decode(format: Format, raw: &[u8], receipt: &Receipt) -> Result<Alert, ParseError> {
     match format {
         Format::Rfc5424 => rfc5424::parse(raw).map(|m| from_rfc5424(&m, raw, receipt)),
@@ -55,7 +55,7 @@ pub fn decode(format: Format, raw: &[u8], receipt: &Receipt) -> Result<Alert, Pa
                 format: Format::Eve,
                 offset: codec::eve::event_type_offset(raw),
                 reason: format!(
-                    "EVE {:?} record is device context, not an alert; device context is kept only from eve:// file listeners",
+                    "EVE {:?} record is device context, not an alert; device context is kept from eve:// file listeners and from EVE in syslog",
                     record.event_type
                 )
                 .into(),

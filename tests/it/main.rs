@@ -7,6 +7,7 @@ mod clients;
 mod crash;
 mod disk_full;
 mod eve_file;
+mod eve_syslog;
 mod http;
 mod keys;
 mod mllp;

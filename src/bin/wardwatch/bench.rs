@@ -62,8 +62,10 @@ fn audit(records: u64) -> anyhow::Result<()> {
     let out = &mut io::stdout().lock();
     let receipt =
         Receipt { received_at: Utc::now(), source_addr: None, listener: Some("tcp://127.0.0.1:5514".into()) };
-    let (_, alert) =
-        decode_auto(CEF, &receipt).map_err(|e| anyhow::anyhow!("the CEF sample does not decode: {e}"))?;
+    let alert = decode_auto(CEF, &receipt)
+        .map_err(|e| anyhow::anyhow!("the CEF sample does not decode: {e}"))?
+        .into_alert()
+        .ok_or_else(|| anyhow::anyhow!("the CEF sample is no alert"))?;
     let dir = std::env::temp_dir().join(format!("wardwatch-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     writeln!(
@@ -132,7 +134,7 @@ mod tests {
         let receipt = Receipt { received_at: now, source_addr: None, listener: None };
         let formats: Vec<_> = [RFC5424, RFC3164, CEF, LEEF]
             .iter()
-            .filter_map(|m| decode_auto(m, &receipt).ok().map(|(_, a)| a.format.as_str()))
+            .filter_map(|m| decode_auto(m, &receipt).ok()?.into_alert().map(|a| a.format.as_str()))
             .collect();
         assert_eq!(formats, ["rfc5424", "rfc3164", "cef", "leef"]);
     }

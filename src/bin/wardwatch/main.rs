@@ -16,7 +16,7 @@ use wardwatch::codec::{eve, rfc3164, rfc5424};
 use wardwatch::config::{ConfigFile, ConsoleConfig};
 use wardwatch::ingest::{ListenUrl, ListenerState};
 use wardwatch::model::{Alert, Format};
-use wardwatch::normalize::{self, Layers, Receipt};
+use wardwatch::normalize::{self, AutoDecoded, Layers, Receipt};
 use wardwatch::Console;
 
 #[derive(Parser)]
@@ -724,7 +724,12 @@ fn parse_one(format: ParseFormat, raw: &[u8]) -> Value {
     let receipt = Receipt { received_at: chrono::Utc::now(), source_addr: None, listener: None };
     match format {
         ParseFormat::Auto => match normalize::decode_auto(raw, &receipt) {
-            Ok((layers, alert)) => {
+            // EVE device context: the record and the sightings serve would keep, no alert.
+            Ok(AutoDecoded::Context { envelope, record, sightings }) => json!({
+                "ok": true, "format": Format::Eve, "syslog": envelope, "eve": record,
+                "alert": null, "context": sightings,
+            }),
+            Ok(AutoDecoded::Alert(layers, alert)) => {
                 let mut out = json!({"ok": true, "format": alert.format, "alert": alert});
                 if let Some(obj) = out.as_object_mut() {
                     let (syslog, inner) = match layers {
@@ -732,6 +737,7 @@ fn parse_one(format: ParseFormat, raw: &[u8]) -> Value {
                         Layers::Rfc3164(m) => (Some(json!(m)), None),
                         Layers::Cef(env, r) => (env.map(|m| json!(m)), Some(("cef", json!(r)))),
                         Layers::Leef(env, r) => (env.map(|m| json!(m)), Some(("leef", json!(r)))),
+                        Layers::Eve(env, r) => (Some(json!(env)), Some(("eve", json!(r)))),
                     };
                     if let Some(s) = syslog {
                         obj.insert("syslog".into(), s);
