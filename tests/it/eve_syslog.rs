@@ -54,7 +54,7 @@ fn eve_in_syslog_over_tcp_gives_an_eve_alert_and_device_context() -> anyhow::Res
 
     // Both local ends of the flow are devices, each the other's peer.
     let data = dir.path().to_str().context("non-UTF-8 temp dir")?;
-    let out = run(&["devices", "--data-dir", data, "--json"], None)?;
+    let out = run(&["devices", "--data-dir", data, "--context", "--json"], None)?;
     anyhow::ensure!(out.status.success(), "devices failed: {}", String::from_utf8_lossy(&out.stderr));
     let devices: Vec<Value> =
         String::from_utf8(out.stdout)?.lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
