@@ -62,9 +62,9 @@ fn cef(src: &str, dst: &str, name: &str, severity: u8, at: DateTime<Utc>) -> Ing
     let receipt =
         Receipt { received_at: at, source_addr: None, listener: Some("tcp://127.0.0.1:5514".into()) };
     let raw = format!("CEF:0|Sim|IDS|1|100|{name}|{severity}|src={src} dst={dst}");
-    match normalize::decode_auto(raw.as_bytes(), &receipt) {
-        Ok((_, a)) => Ingested::Alert(a),
-        Err(e) => panic!("fixture does not parse: {e}"),
+    match normalize::decode_auto(raw.as_bytes(), &receipt).map(normalize::AutoDecoded::into_alert) {
+        Ok(Some(a)) => Ingested::Alert(a),
+        other => panic!("fixture does not decode to an alert: {other:?}"),
     }
 }
 
