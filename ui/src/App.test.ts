@@ -1,42 +1,119 @@
 import { clearMocks } from '@tauri-apps/api/mocks';
-import { render, screen, waitFor } from '@testing-library/svelte';
+import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
 import { afterEach, describe, expect, test } from 'vitest';
 import App from './App.svelte';
-import { alert, fakeBackend, listener } from './lib/testing';
+import { alert, deviceDetail, deviceRow, fakeBackend, listener, overview, wardTile } from './lib/testing';
 
 afterEach(() => clearMocks());
 
-const info = { version: '0.1.0', dataDir: '/var/lib/wardwatch', simulated: true };
+const info = { version: '0.1.0', dataDir: '/var/lib/wardwatch', simulated: true, scenario: 'night-shift' };
 const integrity = {
   store: { writing: true, since: '2026-11-28T10:00:00Z', error: null, pending: 0, stored: 0 },
   audit: { state: 'verified', verifiedFrom: 1, verifiedThrough: 1, archivedThrough: 0, checkpoints: 0, keyFingerprint: 'ed25519:00', damage: null, error: null },
 };
+const words = (el: Element | null) => el?.textContent?.replace(/\s+/g, ' ').trim();
+
+type Handlers = Record<string, (args: Record<string, unknown>) => unknown>;
+
+function hospital(over: Handlers = {}): Handlers {
+  const pump = deviceRow('pump-7', { ward: 'icu-1' });
+  const staged = deviceRow('seen-ip-10.1.2.3', { ward: null, room: null, bed: null, staged: true });
+  return {
+    console_info: () => info,
+    integrity_status: () => integrity,
+    list_alerts: () => [alert(1)],
+    listener_status: () => [listener()],
+    wards_overview: () => overview([wardTile('icu-1', { name: 'ICU 1' })], { staged: 1 }),
+    ward_detail: () => ({ ward: wardTile('icu-1', { name: 'ICU 1' }), devices: [pump] }),
+    device_detail: ({ device }) => deviceDetail(device === pump.id ? pump : staged),
+    staged_queue: () => ({ devices: [staged], wards: [{ id: 'icu-1', name: 'ICU 1' }] }),
+    ...over,
+  };
+}
+
+async function openAlerts() {
+  await fireEvent.click(screen.getByTestId('nav-alerts'));
+}
 
 describe('App', () => {
-  test('shows the title, the simulation badge, alerts and listeners', async () => {
-    fakeBackend({
-      console_info: () => info,
-      integrity_status: () => integrity,
-      list_alerts: () => [alert(1)],
-      listener_status: () => [listener()],
-    });
+  test('opens on the wards, with the simulation badge naming its scenario', async () => {
+    fakeBackend(hospital());
     render(App);
     expect(screen.getByRole('heading', { level: 1 }).textContent).toBe('Wardwatch');
-    expect((await screen.findByTestId('simulated-badge')).textContent).toContain('Simulated hospital');
+    expect(await screen.findAllByTestId('ward-tile')).toHaveLength(1);
+    expect(screen.getByTestId('nav-wards').getAttribute('aria-current')).toBe('page');
+    expect(screen.getByTestId('nav-alerts').getAttribute('aria-current')).toBeNull();
+    const badge = await screen.findByTestId('simulated-badge');
+    expect(words(badge)).toBe('◇ Simulated hospital: night-shift');
+    expect(screen.queryByTestId('alert-list')).toBeNull();
+    expect(screen.queryByTestId('error-banner')).toBeNull();
+  });
+
+  test('the Alerts screen shows alerts, listeners and record keeping', async () => {
+    fakeBackend(hospital());
+    render(App);
+    await openAlerts();
+    expect(screen.getByTestId('nav-alerts').getAttribute('aria-current')).toBe('page');
     expect(await screen.findAllByTestId('alert-row')).toHaveLength(1);
     expect(await screen.findAllByTestId('listener-row')).toHaveLength(1);
     expect((await screen.findByTestId('audit-state')).dataset.state).toBe('verified');
     expect(screen.getByTestId('store-state').dataset.state).toBe('writing');
+    expect(screen.getByTestId('rejected-count')).toBeTruthy();
+    expect(screen.queryByTestId('ward-tile')).toBeNull();
     expect(screen.queryByTestId('error-banner')).toBeNull();
   });
 
+  test('wards → ward → device → back to the ward → back to the wards', async () => {
+    const backend = fakeBackend(hospital());
+    render(App);
+    await fireEvent.click((await screen.findAllByTestId('ward-tile'))[0] as HTMLElement);
+    expect((await screen.findByTestId('ward-view')).dataset.ward).toBe('icu-1');
+    expect(backend.calls.find((c) => c.cmd === 'ward_detail')?.args).toEqual({ ward: 'icu-1' });
+
+    await fireEvent.click((await screen.findAllByTestId('device-row'))[0] as HTMLElement);
+    expect((await screen.findByTestId('device-view')).dataset.device).toBe('pump-7');
+    await screen.findByTestId('device-health');
+
+    await fireEvent.click(screen.getByTestId('back-to-ward'));
+    expect((await screen.findByTestId('ward-view')).dataset.ward).toBe('icu-1');
+    await fireEvent.click(screen.getByTestId('back-to-wards'));
+    expect(await screen.findAllByTestId('ward-tile')).toHaveLength(1);
+  });
+
+  test('staged devices: from the link to the queue, a device, and back to the queue', async () => {
+    fakeBackend(hospital());
+    render(App);
+    await fireEvent.click(await screen.findByTestId('staged-link'));
+    await screen.findByTestId('staged-queue');
+    await fireEvent.click(await screen.findByTestId('staged-open'));
+    expect((await screen.findByTestId('device-view')).dataset.device).toBe('seen-ip-10.1.2.3');
+    const back = screen.getByTestId('back-to-ward');
+    expect(words(back)).toBe('← Back to the staged devices');
+    await fireEvent.click(back);
+    await screen.findByTestId('staged-queue');
+  });
+
+  test('the Wards button returns to the wards from anywhere', async () => {
+    fakeBackend(hospital());
+    render(App);
+    await fireEvent.click((await screen.findAllByTestId('ward-tile'))[0] as HTMLElement);
+    await screen.findByTestId('ward-view');
+    await fireEvent.click(screen.getByTestId('nav-wards'));
+    expect(await screen.findAllByTestId('ward-tile')).toHaveLength(1);
+    expect(screen.queryByTestId('ward-view')).toBeNull();
+  });
+
+  test('Import inventory opens the dialog and Cancel closes it', async () => {
+    fakeBackend(hospital());
+    render(App);
+    await fireEvent.click(screen.getByTestId('open-import'));
+    expect(screen.getByTestId('inventory-import')).toBeTruthy();
+    await fireEvent.click(screen.getByTestId('import-close'));
+    expect(screen.queryByTestId('inventory-import')).toBeNull();
+  });
+
   test('no badge on a real hospital', async () => {
-    const backend = fakeBackend({
-      console_info: () => ({ ...info, simulated: false }),
-      integrity_status: () => integrity,
-      list_alerts: () => [],
-      listener_status: () => [],
-    });
+    const backend = fakeBackend(hospital({ console_info: () => ({ ...info, simulated: false, scenario: null }) }));
     render(App);
     await waitFor(() => expect(backend.count('console_info')).toBe(1));
     await screen.findByText(/Wardwatch 0\.1\.0/);
@@ -44,32 +121,62 @@ describe('App', () => {
   });
 
   test('an IpcError from list_alerts shows the error banner in plain words', async () => {
-    fakeBackend({
-      console_info: () => info,
-      integrity_status: () => integrity,
-      list_alerts: () => {
-        throw { code: 'store.locked', message: 'The alert store is busy' };
-      },
-      listener_status: () => [listener()],
-    });
+    fakeBackend(
+      hospital({
+        list_alerts: () => {
+          throw { code: 'store.locked', message: 'The alert store is busy' };
+        },
+      }),
+    );
     render(App);
+    await openAlerts();
     const banner = await screen.findByTestId('error-banner');
     expect(banner.getAttribute('role')).toBe('alert');
     expect(banner.textContent).toContain('Could not load the recent alerts: The alert store is busy.');
     expect(banner.textContent).toContain('store.locked');
   });
 
-  test('the empty list names the listening addresses', async () => {
-    fakeBackend({
-      console_info: () => info,
-      integrity_status: () => integrity,
-      list_alerts: () => [],
-      listener_status: () => [
-        listener(),
-        listener({ url: 'tcp://127.0.0.1:6514', state: 'failed' }),
-      ],
-    });
+  test('a failing hospital screen shows in the banner, and leaving it clears that', async () => {
+    fakeBackend(
+      hospital({
+        wards_overview: () => {
+          throw { code: 'console.unavailable', message: 'the console is starting' };
+        },
+      }),
+    );
     render(App);
+    const banner = await screen.findByTestId('error-banner');
+    expect(banner.textContent).toContain('Could not load the wards: the console is starting.');
+    await openAlerts();
+    await screen.findAllByTestId('alert-row');
+    expect(screen.queryByTestId('error-banner')).toBeNull();
+  });
+
+  test('leaving the Alerts screen takes its problems off the banner', async () => {
+    fakeBackend(
+      hospital({
+        list_alerts: () => {
+          throw { code: 'store.locked', message: 'The alert store is busy' };
+        },
+      }),
+    );
+    render(App);
+    await openAlerts();
+    await screen.findByTestId('error-banner');
+    await fireEvent.click(screen.getByTestId('nav-wards'));
+    await screen.findAllByTestId('ward-tile');
+    expect(screen.queryByTestId('error-banner')).toBeNull();
+  });
+
+  test('the empty list names the listening addresses', async () => {
+    fakeBackend(
+      hospital({
+        list_alerts: () => [],
+        listener_status: () => [listener(), listener({ url: 'tcp://127.0.0.1:6514', state: 'failed' })],
+      }),
+    );
+    render(App);
+    await openAlerts();
     await waitFor(() =>
       expect(screen.getByTestId('alert-empty').textContent?.trim()).toBe('No alerts yet. Listening on udp://127.0.0.1:5514.'),
     );

@@ -1,17 +1,30 @@
 import { describe, expect, test } from 'vitest';
+import type { HealthLevel } from './bindings/HealthLevel';
+import type { RowOutcomeKind } from './bindings/RowOutcomeKind';
 import type { SeverityLabel } from './bindings/SeverityLabel';
+import type { UseStateView } from './bindings/UseStateView';
 import {
   auditStateDisplay,
   countOf,
+  formatAge,
   formatClock,
   formatCount,
   formatFullTimestamp,
+  HEALTH_LEVELS,
+  healthDisplay,
+  healthRank,
+  identityKindLabel,
+  importOutcomeDisplay,
+  isLifeCritical,
   isSeverityLabel,
   listenerStateDisplay,
   productLine,
   severityDisplay,
   severityLabelOf,
   storeStateDisplay,
+  tierDisplay,
+  USE_STATES,
+  useStateDisplay,
 } from './format';
 
 describe('severityLabelOf', () => {
@@ -98,5 +111,118 @@ describe('other display helpers', () => {
       'Audit log damaged',
       'Could not check the audit log',
     ]);
+  });
+});
+
+describe('health', () => {
+  const check = (level: HealthLevel, icon: string, text: string, tone: string) =>
+    test(`${level} -> ${icon} ${text}`, () => expect(healthDisplay(level)).toEqual({ icon, text, tone }));
+  check('ok', '✔', 'OK', 'tone-ok');
+  check('unknown', '?', 'Not heard from', 'tone-unknown');
+  check('watch', '◔', 'Watch', 'tone-watch');
+  check('at_risk', '▲', 'At risk', 'tone-at-risk');
+  check('compromised_suspected', '✖', 'Compromise suspected', 'tone-compromised');
+
+  test('every level has its own shape and its own colour class', () => {
+    const shown = HEALTH_LEVELS.map(healthDisplay);
+    expect(new Set(shown.map((d) => d.icon)).size).toBe(HEALTH_LEVELS.length);
+    expect(new Set(shown.map((d) => d.tone)).size).toBe(HEALTH_LEVELS.length);
+  });
+
+  test('a level this UI does not know still shows a shape and its name', () => {
+    expect(healthDisplay('quarantined' as HealthLevel)).toEqual({ icon: '?', text: 'quarantined', tone: 'tone-unknown' });
+  });
+
+  test('healthRank orders best to worst, nothing below all', () => {
+    expect(HEALTH_LEVELS.map(healthRank)).toEqual([0, 1, 2, 3, 4]);
+    expect(healthRank(null)).toBe(-1);
+  });
+});
+
+describe('clinical use', () => {
+  const check = (state: UseStateView, icon: string, text: string) =>
+    test(`${state} -> ${icon} ${text}`, () => {
+      const d = useStateDisplay(state);
+      expect([d.icon, d.text]).toEqual([icon, text]);
+    });
+  check('in_use', '●', 'In use with a patient');
+  check('idle', '○', 'Idle');
+  check('maintenance', '⚙', 'In maintenance');
+  check('unknown', '◍', 'Unknown — treated as in use');
+
+  test('each state has its own shape', () => {
+    expect(new Set(USE_STATES.map((s) => useStateDisplay(s).icon)).size).toBe(4);
+  });
+});
+
+describe('criticality tiers', () => {
+  const check = (tier: string, icon: string, text: string) =>
+    test(`${tier} -> ${icon} ${text}`, () => expect(tierDisplay(tier)).toEqual({ icon, text }));
+  check('life_sustaining', '▮▮▮▮', 'Life-sustaining');
+  check('life_supporting', '▮▮▮▯', 'Life-supporting');
+  check('therapeutic', '▮▮▯▯', 'Therapeutic');
+  check('diagnostic', '▮▯▯▯', 'Diagnostic');
+  check('non_clinical', '▯▯▯▯', 'Non-clinical');
+
+  test("the backend's label is the word shown", () => {
+    expect(tierDisplay('life_sustaining', 'Life sustaining (ventilation)')).toEqual({
+      icon: '▮▮▮▮',
+      text: 'Life sustaining (ventilation)',
+    });
+    expect(tierDisplay('toString')).toEqual({ icon: '▯▯▯▯', text: 'toString' });
+  });
+
+  test('life-critical tiers', () => {
+    expect(['life_sustaining', 'life_supporting', 'therapeutic', 'diagnostic', 'non_clinical'].map(isLifeCritical)).toEqual([
+      true,
+      true,
+      false,
+      false,
+      false,
+    ]);
+  });
+});
+
+describe('import outcomes and identities', () => {
+  test('each outcome has its own shape and a word', () => {
+    const outcomes: RowOutcomeKind[] = ['new', 'changed', 'unchanged', 'conflict', 'invalid'];
+    const shown = outcomes.map(importOutcomeDisplay);
+    expect(shown.map((d) => d.text)).toEqual(['New', 'Changed', 'Unchanged', 'Conflict', 'Invalid']);
+    expect(new Set(shown.map((d) => d.icon)).size).toBe(5);
+  });
+
+  test('identity kinds in words, unknown ones as they are', () => {
+    expect(['ip', 'mac', 'hostname', 'eui64', 'serial', 'imei'].map(identityKindLabel)).toEqual([
+      'IP address',
+      'MAC address',
+      'Host name',
+      'EUI-64',
+      'Serial number',
+      'imei',
+    ]);
+  });
+});
+
+describe('formatAge', () => {
+  const now = Date.parse('2026-11-28T10:00:00Z');
+  const check = (secondsAgo: number, expected: string) =>
+    test(`${secondsAgo} s -> ${expected}`, () =>
+      expect(formatAge(new Date(now - secondsAgo * 1000).toISOString(), now)).toBe(expected));
+  check(0, '0 s ago');
+  check(12, '12 s ago');
+  check(119, '119 s ago');
+  check(120, '2 min ago');
+  check(180, '3 min ago');
+  check(7199, '119 min ago');
+  check(7200, '2 h ago');
+  check(172_799, '47 h ago');
+  check(172_800, '2 d ago');
+  check(86_400 * 30, '30 d ago');
+  check(-5, 'in the future');
+
+  test('takes a Date for now, and shows unreadable or missing times as they are', () => {
+    expect(formatAge('2026-11-28T09:57:00Z', new Date(now))).toBe('3 min ago');
+    expect(formatAge('yesterday', now)).toBe('yesterday');
+    expect(formatAge(null, now)).toBe('—');
   });
 });

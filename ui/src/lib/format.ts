@@ -1,7 +1,11 @@
-// Pure display helpers: times, severities, listener, store and audit states, counts.
+// Pure display helpers: times, severities, listener, store and audit states, counts,
+// and the hospital's states (health, clinical use, criticality, import outcomes).
 import type { AuditCheckState } from './bindings/AuditCheckState';
+import type { HealthLevel } from './bindings/HealthLevel';
 import type { ListenerState } from './bindings/ListenerState';
+import type { RowOutcomeKind } from './bindings/RowOutcomeKind';
 import type { SeverityLabel } from './bindings/SeverityLabel';
+import type { UseStateView } from './bindings/UseStateView';
 
 export const NO_VALUE = '—';
 
@@ -109,4 +113,104 @@ export function countOf(n: number, one: string, many = `${one}s`): string {
 /** `vendor · product`, or whichever is known, or an empty string. */
 export function productLine(vendor: string | null, product: string | null): string {
   return [vendor, product].filter((s): s is string => !!s).join(' · ');
+}
+
+// ---- The hospital: health, clinical use, criticality, ages ----
+
+/** A display with a CSS class that sets its colours (`--tone`, `--tone-bg`, `--tone-band`, see app.css). */
+export interface Toned extends Display {
+  tone: string;
+}
+
+const HEALTH: Record<HealthLevel, Toned> = {
+  ok: { icon: '✔', text: 'OK', tone: 'tone-ok' },
+  unknown: { icon: '?', text: 'Not heard from', tone: 'tone-unknown' },
+  watch: { icon: '◔', text: 'Watch', tone: 'tone-watch' },
+  at_risk: { icon: '▲', text: 'At risk', tone: 'tone-at-risk' },
+  compromised_suspected: { icon: '✖', text: 'Compromise suspected', tone: 'tone-compromised' },
+};
+
+/** Best first, as the backend orders them ("worst last"). */
+export const HEALTH_LEVELS: readonly HealthLevel[] = ['ok', 'unknown', 'watch', 'at_risk', 'compromised_suspected'];
+
+export function healthDisplay(level: HealthLevel): Toned {
+  return HEALTH[level] ?? { icon: '?', text: String(level), tone: 'tone-unknown' };
+}
+
+/** 0 for OK up to 4 for a suspected compromise; -1 for anything unknown to this UI. */
+export function healthRank(level: HealthLevel | null | undefined): number {
+  return level ? HEALTH_LEVELS.indexOf(level) : -1;
+}
+
+const USE_STATE: Record<UseStateView, Toned> = {
+  in_use: { icon: '●', text: 'In use with a patient', tone: 'use-in-use' },
+  idle: { icon: '○', text: 'Idle', tone: 'use-idle' },
+  maintenance: { icon: '⚙', text: 'In maintenance', tone: 'use-maintenance' },
+  unknown: { icon: '◍', text: 'Unknown — treated as in use', tone: 'use-unknown' },
+};
+
+export const USE_STATES: readonly UseStateView[] = ['in_use', 'idle', 'maintenance', 'unknown'];
+
+export function useStateDisplay(state: UseStateView): Toned {
+  return USE_STATE[state] ?? { icon: '◍', text: `${String(state)} — treated as in use`, tone: 'use-unknown' };
+}
+
+// Filled bars count up with how much a patient depends on the device.
+const TIER: Record<string, Display> = {
+  life_sustaining: { icon: '▮▮▮▮', text: 'Life-sustaining' },
+  life_supporting: { icon: '▮▮▮▯', text: 'Life-supporting' },
+  therapeutic: { icon: '▮▮▯▯', text: 'Therapeutic' },
+  diagnostic: { icon: '▮▯▯▯', text: 'Diagnostic' },
+  non_clinical: { icon: '▯▯▯▯', text: 'Non-clinical' },
+};
+
+/** A criticality tier; the backend's `tierLabel`, when given, is the word shown. */
+export function tierDisplay(tier: string, label?: string | null): Display {
+  const known = Object.prototype.hasOwnProperty.call(TIER, tier) ? TIER[tier] : undefined;
+  return { icon: known?.icon ?? '▯▯▯▯', text: label || known?.text || tier };
+}
+
+/** Whether the tier is one a patient's life depends on. */
+export function isLifeCritical(tier: string): boolean {
+  return tier === 'life_sustaining' || tier === 'life_supporting';
+}
+
+const IMPORT_OUTCOME: Record<RowOutcomeKind, Display> = {
+  new: { icon: '✚', text: 'New' },
+  changed: { icon: '✎', text: 'Changed' },
+  unchanged: { icon: '=', text: 'Unchanged' },
+  conflict: { icon: '▲', text: 'Conflict' },
+  invalid: { icon: '✖', text: 'Invalid' },
+};
+
+export function importOutcomeDisplay(outcome: RowOutcomeKind): Display {
+  return IMPORT_OUTCOME[outcome] ?? { icon: '?', text: String(outcome) };
+}
+
+const IDENTITY_KIND: Record<string, string> = {
+  ip: 'IP address',
+  mac: 'MAC address',
+  hostname: 'Host name',
+  eui64: 'EUI-64',
+  serial: 'Serial number',
+};
+
+export function identityKindLabel(kind: string): string {
+  return Object.prototype.hasOwnProperty.call(IDENTITY_KIND, kind) ? (IDENTITY_KIND[kind] as string) : kind;
+}
+
+/**
+ * How long ago `iso` was at `now`, as the backend writes it: `12 s ago`,
+ * `3 min ago`, `2 h ago`, `4 d ago`; `in the future` for clock skew, the raw
+ * text when it cannot be read, `—` when absent.
+ */
+export function formatAge(iso: string | null | undefined, now: Date | number): string {
+  const d = parseTime(iso);
+  if (!d) return iso || NO_VALUE;
+  const s = Math.floor((+now - d.getTime()) / 1000);
+  if (s < 0) return 'in the future';
+  if (s < 120) return `${s} s ago`;
+  if (s < 7200) return `${Math.floor(s / 60)} min ago`;
+  if (s < 172_800) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86_400)} d ago`;
 }

@@ -3,8 +3,31 @@ import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import type { AlertStreamEvent } from './bindings/AlertStreamEvent';
 import type { IntegrityView } from './bindings/IntegrityView';
-import { integrityStatus, isIpcError, listAlerts, listenerStatus, subscribeAlerts, toIpcError } from './ipc';
-import { alert, fakeBackend } from './testing';
+import {
+  assignDevice,
+  deviceDetail,
+  integrityStatus,
+  inventoryImport,
+  inventoryPreview,
+  isIpcError,
+  listAlerts,
+  listenerStatus,
+  setClinicalUse,
+  stagedQueue,
+  subscribeAlerts,
+  toIpcError,
+  wardDetail,
+  wardsOverview,
+} from './ipc';
+import {
+  alert,
+  deviceDetail as detailOf,
+  deviceRow,
+  fakeBackend,
+  importPreview,
+  overview,
+  wardTile,
+} from './testing';
 
 afterEach(() => clearMocks());
 
@@ -111,5 +134,78 @@ describe('subscribeAlerts', () => {
       },
     });
     await expect(subscribeAlerts(() => {})).rejects.toEqual({ code: 'access.denied', message: 'not allowed' });
+  });
+});
+
+describe('hospital calls', () => {
+  test('wards_overview is sent without arguments', async () => {
+    const view = overview([wardTile('icu-1')], { staged: 2 });
+    const backend = fakeBackend({ wards_overview: () => view });
+    expect(await wardsOverview()).toEqual(view);
+    expect(backend.calls).toEqual([{ cmd: 'wards_overview', args: {} }]);
+  });
+
+  test('ward_detail is sent with the ward id', async () => {
+    const view = { ward: wardTile('icu-1'), devices: [deviceRow('pump-7')] };
+    const backend = fakeBackend({ ward_detail: () => view });
+    expect(await wardDetail('icu-1')).toEqual(view);
+    expect(backend.calls).toEqual([{ cmd: 'ward_detail', args: { ward: 'icu-1' } }]);
+  });
+
+  test('device_detail is sent with the device id', async () => {
+    const view = detailOf(deviceRow('pump-7'));
+    const backend = fakeBackend({ device_detail: () => view });
+    expect(await deviceDetail('pump-7')).toEqual(view);
+    expect(backend.calls).toEqual([{ cmd: 'device_detail', args: { device: 'pump-7' } }]);
+  });
+
+  test('staged_queue is sent without arguments', async () => {
+    const queue = { devices: [deviceRow('seen-ip-10.1.2.3', { staged: true, ward: null })], wards: [{ id: 'icu-1', name: 'ICU' }] };
+    const backend = fakeBackend({ staged_queue: () => queue });
+    expect(await stagedQueue()).toEqual(queue);
+    expect(backend.calls).toEqual([{ cmd: 'staged_queue', args: {} }]);
+  });
+
+  test('assign_device is sent with device, ward, room, bed and reason', async () => {
+    const row = deviceRow('seen-ip-10.1.2.3', { ward: 'icu-1', room: null, bed: '4' });
+    const backend = fakeBackend({ assign_device: () => row });
+    const got = await assignDevice({ device: 'seen-ip-10.1.2.3', ward: 'icu-1', room: null, bed: '4', reason: 'asset tag checked' });
+    expect(got).toEqual(row);
+    expect(backend.calls).toEqual([
+      { cmd: 'assign_device', args: { device: 'seen-ip-10.1.2.3', ward: 'icu-1', room: null, bed: '4', reason: 'asset tag checked' } },
+    ]);
+  });
+
+  test('set_clinical_use is sent with useState in camelCase, as Tauri maps it to use_state', async () => {
+    const row = deviceRow('pump-7');
+    const backend = fakeBackend({ set_clinical_use: () => row });
+    expect(await setClinicalUse('pump-7', 'maintenance', 'sent for cleaning')).toEqual(row);
+    expect(backend.calls).toEqual([
+      { cmd: 'set_clinical_use', args: { device: 'pump-7', useState: 'maintenance', reason: 'sent for cleaning' } },
+    ]);
+  });
+
+  test('inventory_preview and inventory_import carry the text, format and mapping; the import its file name', async () => {
+    const preview = importPreview({ counts: { new: 1, changed: 0, unchanged: 0, conflicting: 0, invalid: 0 } });
+    const result = { wardsCreated: 1, devicesWritten: 1, adopted: 0, auditSeq: 42, skipped: 0 };
+    const backend = fakeBackend({ inventory_preview: () => preview, inventory_import: () => result });
+    expect(await inventoryPreview('a,b\n', 'csv', ['asset_id=Asset Tag'])).toEqual(preview);
+    expect(await inventoryImport('a,b\n', 'csv', ['asset_id=Asset Tag'], 'inv.csv')).toEqual(result);
+    expect(backend.calls).toEqual([
+      { cmd: 'inventory_preview', args: { text: 'a,b\n', format: 'csv', mapping: ['asset_id=Asset Tag'] } },
+      { cmd: 'inventory_import', args: { text: 'a,b\n', format: 'csv', mapping: ['asset_id=Asset Tag'], fileName: 'inv.csv' } },
+    ]);
+  });
+
+  test('a refusal reaches the caller as the IpcError', async () => {
+    fakeBackend({
+      set_clinical_use: () => {
+        throw { code: 'hospital.reason_required', message: 'say why: the reason goes into the audit log' };
+      },
+    });
+    await expect(setClinicalUse('pump-7', 'idle', ' ')).rejects.toEqual({
+      code: 'hospital.reason_required',
+      message: 'say why: the reason goes into the audit log',
+    });
   });
 });

@@ -4,10 +4,19 @@ import { Channel, invoke, type InvokeArgs } from '@tauri-apps/api/core';
 import type { AlertStreamEvent } from './bindings/AlertStreamEvent';
 import type { AlertView } from './bindings/AlertView';
 import type { ConsoleInfo } from './bindings/ConsoleInfo';
+import type { DeviceDetail } from './bindings/DeviceDetail';
+import type { DeviceRow } from './bindings/DeviceRow';
+import type { ImportPreview } from './bindings/ImportPreview';
+import type { ImportResult } from './bindings/ImportResult';
 import type { IntegrityView } from './bindings/IntegrityView';
 import type { IpcError } from './bindings/IpcError';
 import type { ListenerView } from './bindings/ListenerView';
 import type { RejectedView } from './bindings/RejectedView';
+import type { StagedQueue } from './bindings/StagedQueue';
+import type { UseStateView } from './bindings/UseStateView';
+import type { WardDetail } from './bindings/WardDetail';
+import type { WardsOverview } from './bindings/WardsOverview';
+import type { InventoryFormat } from './hospital';
 
 export type { IpcError };
 
@@ -82,4 +91,73 @@ export async function subscribeAlerts(
     throw e;
   }
   return { stop };
+}
+
+// ---- The hospital ----
+
+/** Every ward at a glance, and how many devices wait in the staged queue. */
+export function wardsOverview(): Promise<WardsOverview> {
+  return call<WardsOverview>('wards_overview');
+}
+
+/** One ward and its devices, sorted by room, then bed. Rejects with `hospital.unknown_ward`. */
+export function wardDetail(ward: string): Promise<WardDetail> {
+  return call<WardDetail>('ward_detail', { ward });
+}
+
+/** Everything about one device. Rejects with `hospital.unknown_device`. */
+export function deviceDetail(device: string): Promise<DeviceDetail> {
+  return call<DeviceDetail>('device_detail', { device });
+}
+
+/** Devices seen on the network but not in the inventory, and the wards they can go to. */
+export function stagedQueue(): Promise<StagedQueue> {
+  return call<StagedQueue>('staged_queue');
+}
+
+export interface Assignment {
+  device: string;
+  ward: string;
+  /** Blank or `null` when not known. */
+  room: string | null;
+  bed: string | null;
+  /** Required: it goes into the audit log with who made the change. */
+  reason: string;
+}
+
+/**
+ * Confirms a staged device and puts it in a ward; resolves to the device as it
+ * is now. Rejects with `hospital.reason_required` when the reason is blank.
+ */
+export function assignDevice(a: Assignment): Promise<DeviceRow> {
+  return call<DeviceRow>('assign_device', { device: a.device, ward: a.ward, room: a.room, bed: a.bed, reason: a.reason });
+}
+
+/**
+ * Sets a device's clinical-use state by hand, with the reason recorded in
+ * the audit log; resolves to the device as it is now.
+ */
+export function setClinicalUse(device: string, useState: UseStateView, reason: string): Promise<DeviceRow> {
+  return call<DeviceRow>('set_clinical_use', { device, useState, reason });
+}
+
+/**
+ * What importing an inventory file would change, without writing anything
+ * (a dry run). `mapping` holds `field=Column Name` overrides.
+ */
+export function inventoryPreview(text: string, format: InventoryFormat, mapping: string[]): Promise<ImportPreview> {
+  return call<ImportPreview>('inventory_preview', { text, format, mapping });
+}
+
+/**
+ * Imports an inventory file (recorded in the audit log with its file name).
+ * Only after a person has seen `inventoryPreview` of the same text.
+ */
+export function inventoryImport(
+  text: string,
+  format: InventoryFormat,
+  mapping: string[],
+  fileName: string,
+): Promise<ImportResult> {
+  return call<ImportResult>('inventory_import', { text, format, mapping, fileName });
 }

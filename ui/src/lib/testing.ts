@@ -4,9 +4,16 @@ import type { Channel } from '@tauri-apps/api/core';
 import { mockIPC } from '@tauri-apps/api/mocks';
 import type { AlertStreamEvent } from './bindings/AlertStreamEvent';
 import type { AlertView } from './bindings/AlertView';
+import type { DeviceDetail } from './bindings/DeviceDetail';
+import type { DeviceRow } from './bindings/DeviceRow';
+import type { HealthLevel } from './bindings/HealthLevel';
+import type { ImportPreview } from './bindings/ImportPreview';
+import type { IncidentView } from './bindings/IncidentView';
 import type { ListenerView } from './bindings/ListenerView';
 import type { RejectedView } from './bindings/RejectedView';
-import { severityLabelOf } from './format';
+import type { WardTile } from './bindings/WardTile';
+import type { WardsOverview } from './bindings/WardsOverview';
+import { HEALTH_LEVELS, severityLabelOf } from './format';
 
 export function alert(id: number, over: Partial<AlertView> = {}): AlertView {
   const severity = over.severity ?? 5;
@@ -67,6 +74,133 @@ export function listener(over: Partial<ListenerView> = {}): ListenerView {
     counters: { received: 0, parsed: 0, rejected: 0, oversize: 0, dropped: 0, context: 0, handshake_failed: 0, kernel_dropped: 0, unauthorized: 0, bad_requests: 0, connections: 0, refused: 0 },
     sources: [],
     rejectedByReason: [],
+    ...over,
+  };
+}
+
+/** The time the hospital samples are taken at; ages are counted from here. */
+export const NOW = '2026-11-28T10:00:00Z';
+
+/** `NOW` less `seconds`, as RFC 3339. */
+export function ago(seconds: number): string {
+  return new Date(Date.parse(NOW) - seconds * 1000).toISOString();
+}
+
+const HEALTH_LABEL: Record<HealthLevel, string> = {
+  ok: 'OK',
+  unknown: 'Unknown / not heard from',
+  watch: 'Watch',
+  at_risk: 'At risk',
+  compromised_suspected: 'Compromise suspected',
+};
+
+export function incident(id: number, over: Partial<IncidentView> = {}): IncidentView {
+  const severity = over.severity ?? 8;
+  return {
+    id,
+    deviceId: 'pump-7',
+    condition: 'Repeated failed logins',
+    severity,
+    severityLabel: severityLabelOf(severity),
+    count: 3,
+    firstSeen: ago(600),
+    lastSeen: ago(180),
+    ...over,
+  };
+}
+
+export function deviceRow(id: string, over: Partial<DeviceRow> = {}): DeviceRow {
+  const health = over.health ?? 'ok';
+  return {
+    id,
+    kind: 'infusion_pump',
+    kindLabel: 'Infusion pump',
+    manufacturer: 'Acme Medical',
+    model: 'InfuseOne 3',
+    ward: 'icu-1',
+    room: '12',
+    bed: '1',
+    tier: 'life_sustaining',
+    tierLabel: 'Life-sustaining',
+    clinicalUse: {
+      state: 'in_use',
+      label: 'In use with a patient',
+      source: 'HL7 ORU^R01 with a patient',
+      since: ago(180),
+      countsAsInUse: true,
+    },
+    health,
+    healthLabel: HEALTH_LABEL[health],
+    reasons: [],
+    openIncidents: 0,
+    staged: false,
+    identities: [{ kind: 'ip', value: '10.1.2.7' }],
+    lastSeen: ago(30),
+    ...over,
+  };
+}
+
+export function wardTile(id: string, over: Partial<WardTile> = {}): WardTile {
+  const worst = over.worst ?? 'ok';
+  return {
+    id,
+    name: `Ward ${id}`,
+    site: 'Main',
+    kind: 'icu',
+    kindLabel: 'Intensive care',
+    devices: 4,
+    inUse: 2,
+    byHealth: [...HEALTH_LEVELS].reverse().map((health) => ({
+      health,
+      label: HEALTH_LABEL[health],
+      count: health === worst ? 4 : 0,
+    })),
+    worst,
+    worstLabel: HEALTH_LABEL[worst],
+    worstIncident: null,
+    ...over,
+  };
+}
+
+export function overview(wards: WardTile[], over: Partial<WardsOverview> = {}): WardsOverview {
+  return {
+    generatedAt: NOW,
+    simulated: null,
+    wards,
+    devices: wards.reduce((n, w) => n + w.devices, 0),
+    staged: 0,
+    ...over,
+  };
+}
+
+export function deviceDetail(row: DeviceRow, over: Partial<DeviceDetail> = {}): DeviceDetail {
+  return {
+    device: row,
+    wardName: row.ward ? `Ward ${row.ward}` : null,
+    firmware: '3.2.1',
+    criticalityExplained:
+      'function 10 (life support), physical risk 5 (patient death), maintenance 3 (average); equipment-management number 18',
+    factors: { function: 10, physicalRisk: 5, maintenance: 3, emNumber: 18 },
+    patching: 'manufacturer',
+    patchingLabel: 'patched only by the manufacturer',
+    vulnerabilities: [],
+    identityHistory: row.identities.map((i) => ({ ...i, from: ago(86_400 * 10), to: null })),
+    incidents: [],
+    alerts: [],
+    ...over,
+  };
+}
+
+export function importPreview(over: Partial<ImportPreview> = {}): ImportPreview {
+  return {
+    format: 'csv',
+    rows: [],
+    counts: { new: 0, changed: 0, unchanged: 0, conflicting: 0, invalid: 0 },
+    newWards: [],
+    adopted: [],
+    ignoredColumns: [],
+    untouched: 0,
+    report: '',
     ...over,
   };
 }
