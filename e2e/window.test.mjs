@@ -223,6 +223,13 @@ async function stopAll() {
 
 // ------------------------------------------------------------- helpers ----
 
+/** Clicks the first element matching `css`, once it is there. */
+async function click(css, parent) {
+  const el = await waitFor(async () => (await findAll(css, parent))[0], `an element ${css} to click`);
+  await wd('POST', `/element/${el}/click`, {});
+  return el;
+}
+
 /** Elements matching `css`, under `parent` (an element id) or the whole page. */
 async function findAll(css, parent) {
   const where = parent ? `/element/${parent}/elements` : '/elements';
@@ -426,6 +433,12 @@ test('the console window shows real syslog alerts as they arrive', { timeout: 12
   const tcpMarker = `e2e-${hex()}`;
   const udpMarker = `e2e-${hex()}`;
   const tcpUrl = `tcp://127.0.0.1:${state.listenPort}`;
+
+  await step('the console opens on the wards; Alerts shows the live alert screen', async () => {
+    await waitFor(async () => (await findAll('[data-testid="wards-overview"]')).length === 1, 'the wards overview');
+    await click('[data-testid="nav-alerts"]');
+    await waitFor(async () => (await findAll('[data-testid="alert-list"]')).length === 1, 'the alert list');
+  });
 
   await step('both listeners are listening and the alert list is shown', async () => {
     const t0 = Date.now();
