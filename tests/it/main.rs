@@ -12,5 +12,6 @@ mod keys;
 mod mllp;
 mod parse;
 mod serve;
+mod simulate;
 mod support;
 mod tls;
