@@ -19,6 +19,7 @@ pub mod keys;
 pub mod model;
 pub mod normalize;
 pub mod privacy;
+pub mod simulate;
 pub mod status;
 pub mod store;
 

@@ -13,5 +13,6 @@ mod keys;
 mod mllp;
 mod parse;
 mod serve;
+mod simulate;
 mod support;
 mod tls;

@@ -5,6 +5,7 @@ mod bench;
 mod devices;
 mod hospital;
 mod samples;
+mod simulate;
 
 use std::io::{self, BufWriter, Read, Write};
 use std::path::PathBuf;
@@ -135,6 +136,8 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Send a simulated hospital's traffic (syslog CEF and EVE, HL7 over MLLP, JSON over HTTP) to a console.
+    Simulate(simulate::SimulateArgs),
     /// Parse messages from standard input and print one JSON result for each.
     Parse {
         /// The format of the messages. CEF and LEEF records may come bare, in an
@@ -231,6 +234,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Audit { command } => audit::run(command, pf),
         Command::Key { command } => done(audit::run_key(command, pf)),
         Command::Bench { seconds, audit_records } => done(bench::run(seconds, audit_records)),
+        Command::Simulate(args) => done(simulate::run(args)),
     }
 }
 
