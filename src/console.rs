@@ -22,6 +22,7 @@ use crate::privacy::PatientIdKey;
 use crate::store::{Committed, DeviceSeen, DeviceSummary, Store, StoreError, StoredRejected};
 
 mod hospital;
+mod simulation;
 
 /// How many alerts a slow subscriber may fall behind before it is told it lagged.
 const BUS_CAPACITY: usize = 4096;
@@ -36,6 +37,8 @@ pub enum ConsoleError {
     Writer(std::io::Error),
     #[error("ATNA forwarding: {0}")]
     Atna(#[from] AtnaError),
+    #[error("simulated hospital: {0}")]
+    Simulate(String),
 }
 
 /// Whether the writer is storing what the listeners queue, as the console
@@ -101,7 +104,8 @@ impl Console {
     /// Opens the store and starts every listener. A listener that cannot bind
     /// is reported in [`Console::listeners`]; only a store that cannot open
     /// stops the start.
-    pub async fn start(config: ConsoleConfig, keys: &KeyBundle) -> Result<Self, ConsoleError> {
+    pub async fn start(mut config: ConsoleConfig, keys: &KeyBundle) -> Result<Self, ConsoleError> {
+        let simulation = simulation::prepare(&mut config)?;
         let mut writer_store = Store::open(&config.data_dir, &keys.database)?;
         writer_store.set_signer(keys.signing_key());
         // The ATNA forwarder has its own stop, after the writer's: the
@@ -141,7 +145,10 @@ impl Console {
         }
         writer_store.record(settings.into_iter().chain([started]))?;
         let reader = Store::open_read_only(&config.data_dir, &keys.database)?;
-        let people = Store::open(&config.data_dir, &keys.database)?;
+        let mut people = Store::open(&config.data_dir, &keys.database)?;
+        if simulation.is_some() {
+            simulation::load_inventory(&mut people)?;
+        }
         let audit = Arc::new(Mutex::new(AuditStatus::verifying(&keys.verifying_key().to_bytes())));
         {
             let (audit, dir) = (audit.clone(), config.data_dir.clone());
@@ -197,6 +204,9 @@ impl Console {
             map.entry(l.url().to_string()).or_insert_with(|| l.clone());
         }
         let _ = by_url.set(map);
+        if let Some(p) = simulation {
+            simulation::spawn(p, &listeners, shutdown.clone(), &tasks);
+        }
         // From here on only the listeners hold senders: when they have all
         // stopped, the writer sees the channel close and finishes.
         drop(tx);

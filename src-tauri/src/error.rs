@@ -28,6 +28,7 @@ impl From<wardwatch::ConsoleError> for IpcError {
             },
             wardwatch::ConsoleError::Writer(e) => Self::new("console.writer", e.to_string()),
             wardwatch::ConsoleError::Atna(e) => Self::new("atna.config", e.to_string()),
+            wardwatch::ConsoleError::Simulate(e) => Self::new("simulate.config", e),
         }
     }
 }

@@ -7,7 +7,7 @@
 //! | an open incident of low or medium severity (0–6)   | watch                  |
 //! | a known-exploited vulnerability                    | watch; at risk on a life-critical device |
 //! | a known vulnerability on a device that cannot be patched | watch            |
-//! | any open incident on a life-critical device        | one step up (never past compromised suspected) |
+//! | an open incident of medium severity or more (4–10) on a life-critical device | one step up (never past compromised suspected) |
 //! | nothing heard for `stale_after` (or never)         | unknown, when nothing above applies |
 //!
 //! Otherwise the device is ok. Every rule that applied is a reason, and
@@ -166,14 +166,15 @@ pub fn assess(
     let mut health = reasons.iter().filter_map(|r| r.raises_to).max().unwrap_or(Health::Ok);
     if life_critical {
         match worst_incident {
-            Some(_) if health < Health::CompromisedSuspected => {
+            Some(w) if w.severity.label() != SeverityLabel::Low && health < Health::CompromisedSuspected => {
                 health = health.raised();
                 reasons.push(HealthReason {
                     topic: "criticality",
                     raises_to: Some(health),
                     text: format!(
-                        "{} device with an open incident: one step up",
-                        device.criticality.tier.label()
+                        "{} device with an open {} incident: one step up",
+                        device.criticality.tier.label(),
+                        w.severity.label().as_str()
                     ),
                 });
             }

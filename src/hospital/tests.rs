@@ -182,8 +182,10 @@ fn health_follows_the_table() {
     check(&diag, &[incident(3, 55), incident(8, 50)], Some(50), Health::AtRisk);
     // Stale but with an incident: the incident decides.
     check(&diag, &[incident(7, 55)], None, Health::AtRisk);
-    // A life-critical device goes one step up with any open incident.
-    check(&device(LifeSustaining), &[incident(3, 55)], Some(50), Health::AtRisk);
+    // A life-critical device goes one step up with an open incident of
+    // medium severity or more; a low one (a new connection seen) stays watch.
+    check(&device(LifeSustaining), &[incident(3, 55)], Some(50), Health::Watch);
+    check(&device(LifeSustaining), &[incident(4, 55)], Some(50), Health::AtRisk);
     check(&device(LifeSupporting), &[incident(7, 55)], Some(50), Health::CompromisedSuspected);
     check(&device(LifeSustaining), &[incident(10, 55)], Some(50), Health::CompromisedSuspected);
     check(&device(LifeSustaining), &[], Some(50), Health::Ok);
@@ -208,7 +210,7 @@ fn health_reasons_say_why_in_words() {
     assert_eq!(
         texts,
         [
-            "Life-supporting device with an open incident: one step up",
+            "Life-supporting device with an open high incident: one step up",
             "high incident open: ET EXPLOIT test (3 times, last 5 min ago)",
             "CVE-2019-0708 known to be exploited, on a life-critical device",
             "never heard from",

@@ -15,7 +15,7 @@ use crate::hospital::{
     is_cve, AssetId, CriticalityTier, Device, DeviceKind, Identity, IdentityKind, Inventory, WardKind,
 };
 use crate::model::{Alert, Format};
-use crate::normalize::{self, Layers, Receipt};
+use crate::normalize::{self, AutoDecoded, Layers, Receipt};
 
 fn start() -> DateTime<Utc> {
     DateTime::from_timestamp(1_714_557_600, 250_000_000).unwrap_or_default() // 2024-05-01T10:00:00.25Z
@@ -225,8 +225,10 @@ fn check(inv: &Inventory, t: &Timed) -> Option<Alert> {
     match m.kind {
         MessageKind::Cef => {
             assert_eq!(m.channel, Channel::Syslog);
-            let (layers, alert) =
-                normalize::decode_auto(&m.payload, &receipt()).unwrap_or_else(|e| panic!("{e}: {text}"));
+            let (layers, alert) = match normalize::decode_auto(&m.payload, &receipt()) {
+                Ok(AutoDecoded::Alert(layers, alert)) => (layers, alert),
+                other => panic!("not an alert ({other:?}): {text}"),
+            };
             assert!(matches!(layers, Layers::Cef(Some(_), _)), "not CEF in RFC 5424: {text}");
             assert_eq!(alert.format, Format::Cef);
             assert_eq!(
@@ -247,8 +249,9 @@ fn check(inv: &Inventory, t: &Timed) -> Option<Alert> {
         MessageKind::EveInSyslog => {
             assert_eq!(m.channel, Channel::Syslog);
             assert!(text.starts_with("<174>") && text.contains(" ids-01 suricata["), "{text}");
-            // Read today as BSD syslog; the EVE record inside is what counts.
-            normalize::decode_auto(&m.payload, &receipt()).unwrap_or_else(|e| panic!("{e}: {text}"));
+            // The console's syslog listener reads it as EVE: an alert, or context.
+            let decoded =
+                normalize::decode_auto(&m.payload, &receipt()).unwrap_or_else(|e| panic!("{e}: {text}"));
             let json = eve_json_of(&m.payload).unwrap_or_else(|| panic!("no EVE JSON in {text}"));
             let record = eve::parse(json).unwrap_or_else(|e| panic!("{e}: {text}"));
             assert_eq!(record.timestamp.timestamp_micros(), t.at.timestamp_micros());
@@ -262,9 +265,14 @@ fn check(inv: &Inventory, t: &Timed) -> Option<Alert> {
                     let alert =
                         normalize::from_eve(&record, json, &receipt()).unwrap_or_else(|| panic!("{text}"));
                     assert_eq!(alert.format, Format::Eve);
+                    match decoded {
+                        AutoDecoded::Alert(Layers::Eve(..), a) => assert_eq!(a.name, alert.name, "{text}"),
+                        other => panic!("the listener does not read it as an EVE alert ({other:?}): {text}"),
+                    }
                     Some(alert)
                 }
                 "flow" | "dns" | "tls" => {
+                    assert!(matches!(decoded, AutoDecoded::Context { .. }), "not context: {text}");
                     assert!(record.details.is_some(), "{text}");
                     assert!(!normalize::context_of(&record).is_empty(), "no device sighted: {text}");
                     None

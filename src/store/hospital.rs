@@ -41,57 +41,49 @@ pub const INCIDENT_QUIET: Duration = Duration::hours(24);
 /// records it owes (a device staged, an address moved).
 #[derive(Debug, Default)]
 pub(super) struct Attached {
-    pub device: Option<AssetId>,
+    /// For an alert: its devices, primary first. For an observation or a
+    /// sighting: the one device.
+    pub devices: Vec<(AssetId, Role)>,
     pub entries: Vec<Entry>,
 }
 
-/// A device address or id an alert names, with whether it is the alert's
-/// own device (a gateway saying which device) or one end of a conversation.
-struct Candidate {
-    identity: Identity,
-    /// Named by a gateway as the device, or a hardware id: it outranks
-    /// addresses, and may move an address to its device.
-    strong: bool,
+impl Attached {
+    pub fn primary(&self) -> Option<&AssetId> {
+        self.devices.first().map(|(d, _)| d)
+    }
 }
+
+/// How an alert is about a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Role {
+    /// The gateway said the alert is about this device (`device.*`).
+    Named,
+    /// The source of what was seen: the device that did it.
+    Source,
+    /// The destination: the device it was done to.
+    Target,
+}
+
+impl Role {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Named => "named",
+            Self::Source => "source",
+            Self::Target => "target",
+        }
+    }
+}
+
+/// From this severity (high) on, an alert is also about its destination:
+/// the target of an attack is at risk, not only its source.
+const TARGET_SEVERITY: u8 = 7;
 
 fn ident(kind: IdentityKind, value: &str) -> Option<Identity> {
     Identity::new(kind, value).ok()
 }
 
-/// The identities an alert names, in the order they are tried: what a
-/// gateway says the device is, then the source's hardware and network
-/// address, then the destination's.
-fn candidates(a: &Alert) -> Vec<Candidate> {
-    let mut out = Vec::new();
-    let fields = &a.details.fields;
-    for (key, kind) in [
-        ("device.eui64", IdentityKind::Eui64),
-        ("device.serial", IdentityKind::Serial),
-        ("device.mac", IdentityKind::Mac),
-        ("device.ip", IdentityKind::Ip),
-    ] {
-        if let Some(identity) = fields.get(key).and_then(|v| ident(kind, v)) {
-            out.push(Candidate { identity, strong: true });
-        }
-    }
-    if a.format == crate::model::Format::Json {
-        if let Some(identity) = a.hostname.as_deref().and_then(|h| ident(IdentityKind::Hostname, h)) {
-            out.push(Candidate { identity, strong: true });
-        }
-    }
-    let ends = [(a.details.src_mac.as_deref(), a.src_ip), (a.details.dst_mac.as_deref(), a.dst_ip)];
-    for (mac, ip) in ends {
-        if let Some(identity) = mac.and_then(|m| ident(IdentityKind::Mac, m)) {
-            out.push(Candidate { identity, strong: true });
-        }
-        if let Some(ip) = ip {
-            out.push(Candidate {
-                identity: Identity { kind: IdentityKind::Ip, value: ip.to_string() },
-                strong: false,
-            });
-        }
-    }
-    out
+fn is_local(i: &Identity) -> bool {
+    i.kind != IdentityKind::Ip || i.value.parse::<IpAddr>().is_ok_and(is_device_address)
 }
 
 /// The device that held `identity` at `at_us`, and whether it is staged.
@@ -284,83 +276,167 @@ fn fold(tx: &Transaction<'_>, device: &AssetId, a: &Alert, alert_id: i64) -> rus
     Ok(())
 }
 
-/// Finds (or stages) the device an alert is about. Confirmed devices win
-/// over staged ones; among them, the order of [`candidates`]. A device
-/// found by a strong id takes over the alert's address for itself when it
-/// named one (`device.ip`, or the address beside a matched MAC).
-pub(super) fn attach_alert(tx: &Transaction<'_>, a: &Alert) -> Result<Attached, StoreError> {
-    let at_us = a.received_at.timestamp_micros();
-    let cands = candidates(a);
-    let mut found: Option<(usize, AssetId, bool)> = None;
-    for (i, c) in cands.iter().enumerate() {
-        if let Some((id, staged)) = resolve(tx, &c.identity, at_us).map_err(|e| sqlite(tx, e))? {
-            let better = match &found {
-                None => true,
-                Some((_, _, was_staged)) => *was_staged && !staged,
-            };
-            if better {
-                found = Some((i, id, staged));
-            }
-            if !staged {
-                break;
-            }
+/// One end of a conversation: its MAC (hardware, so it outranks the
+/// address) and IP.
+fn end(mac: Option<&str>, ip: Option<IpAddr>) -> (Option<Identity>, Option<Identity>) {
+    (
+        mac.and_then(|m| ident(IdentityKind::Mac, m)),
+        ip.map(|ip| Identity { kind: IdentityKind::Ip, value: ip.to_string() }),
+    )
+}
+
+/// Resolves one end: by MAC first, then IP. A device found by its MAC with
+/// an address that is not (or no longer) its own takes the address over
+/// (a DHCP lease moved), with a `device.identity_moved` record.
+fn resolve_end(
+    tx: &Transaction<'_>,
+    (mac, ip): &(Option<Identity>, Option<Identity>),
+    at: DateTime<Utc>,
+    entries: &mut Vec<Entry>,
+) -> Result<Option<(AssetId, bool)>, StoreError> {
+    let at_us = at.timestamp_micros();
+    if let Some(mac) = mac {
+        if let Some((id, staged)) = resolve(tx, mac, at_us).map_err(|e| sqlite(tx, e))? {
+            take_address(tx, &id, ip.as_ref(), at, entries)?;
+            return Ok(Some((id, staged)));
         }
     }
+    match ip {
+        Some(ip) => resolve(tx, ip, at_us).map_err(|e| sqlite(tx, e)),
+        None => Ok(None),
+    }
+}
+
+fn take_address(
+    tx: &Transaction<'_>,
+    device: &AssetId,
+    ip: Option<&Identity>,
+    at: DateTime<Utc>,
+    entries: &mut Vec<Entry>,
+) -> Result<(), StoreError> {
+    let Some(ip) = ip.filter(|i| is_local(i)) else { return Ok(()) };
+    if let Some(previous) = claim(tx, device, ip, at.timestamp_micros()).map_err(|e| sqlite(tx, e))? {
+        entries.push(moved(at, ip, &previous, device)?);
+    }
+    Ok(())
+}
+
+/// Finds the devices an alert is about, staging what is unknown:
+///
+/// 1. When a gateway names the device (`device.eui64`, `serial`, `mac`,
+///    `ip`, or a JSON alert's `hostname`), that device alone (it takes the
+///    named IP over when it moved).
+/// 2. Otherwise the source end, when it is a device (known, or a local
+///    address, which is staged); and the destination when it is a known,
+///    confirmed device and either the source is not one or the alert is
+///    high or critical (an attack on it).
+/// 3. With neither, a local destination address is staged.
+///
+/// The first device is the alert's primary one.
+pub(super) fn attach_alert(tx: &Transaction<'_>, a: &Alert) -> Result<Attached, StoreError> {
+    let at = a.received_at;
+    let at_us = at.timestamp_micros();
     let mut out = Attached::default();
-    let device = match found {
-        Some((i, id, _)) => {
-            if cands.get(i).is_some_and(|c| c.strong) {
-                if let Some(ip) = companion_ip(a, &cands[i].identity) {
-                    if let Some(previous) = claim(tx, &id, &ip, at_us).map_err(|e| sqlite(tx, e))? {
-                        out.entries.push(moved(a.received_at, &ip, &previous, &id)?);
-                    }
+    let mut found: Vec<(AssetId, Role)> = Vec::new();
+    let fields = &a.details.fields;
+    let named: Vec<Identity> = [
+        ("device.eui64", IdentityKind::Eui64),
+        ("device.serial", IdentityKind::Serial),
+        ("device.mac", IdentityKind::Mac),
+        ("device.ip", IdentityKind::Ip),
+    ]
+    .into_iter()
+    .filter_map(|(key, kind)| fields.get(key).and_then(|v| ident(kind, v)))
+    .chain(
+        (a.format == crate::model::Format::Json)
+            .then(|| a.hostname.as_deref().and_then(|h| ident(IdentityKind::Hostname, h)))
+            .flatten(),
+    )
+    .collect();
+    for i in &named {
+        if let Some((id, _)) = resolve(tx, i, at_us).map_err(|e| sqlite(tx, e))? {
+            let ip = named.iter().find(|n| n.kind == IdentityKind::Ip);
+            if i.kind != IdentityKind::Ip {
+                take_address(tx, &id, ip, at, &mut out.entries)?;
+            }
+            found.push((id, Role::Named));
+            break;
+        }
+    }
+    if found.is_empty() {
+        if let Some(first) = named.iter().find(|i| is_local(i)) {
+            let (id, entry) = stage(tx, first.clone(), at, "a gateway alert")?;
+            out.entries.push(entry);
+            found.push((id, Role::Named));
+        }
+    }
+    if found.is_empty() {
+        let src = end(a.details.src_mac.as_deref(), a.src_ip);
+        let dst = end(a.details.dst_mac.as_deref(), a.dst_ip);
+        let source = match resolve_end(tx, &src, at, &mut out.entries)? {
+            Some(found) => Some(found),
+            None => match src.1.clone().or(src.0.clone()).filter(is_local) {
+                Some(i) => {
+                    let (id, entry) = stage(tx, i, at, "an alert")?;
+                    out.entries.push(entry);
+                    Some((id, true))
+                }
+                None => None,
+            },
+        };
+        let target = resolve_end(tx, &dst, at, &mut out.entries)?;
+        let source_confirmed = source.as_ref().is_some_and(|(_, staged)| !staged);
+        if let Some((id, _)) = &source {
+            found.push((id.clone(), Role::Source));
+        }
+        match target {
+            Some((id, false))
+                if (!source_confirmed || a.severity.value() >= TARGET_SEVERITY)
+                    && source.as_ref().is_none_or(|(s, _)| s != &id) =>
+            {
+                found.push((id, Role::Target));
+            }
+            Some((id, true)) if source.is_none() => found.push((id, Role::Target)),
+            None if source.is_none() => {
+                if let Some(i) = dst.1.clone().or(dst.0.clone()).filter(is_local) {
+                    let (id, entry) = stage(tx, i, at, "an alert")?;
+                    out.entries.push(entry);
+                    found.push((id, Role::Target));
                 }
             }
-            id
+            _ => {}
         }
-        None => {
-            let stageable = cands.iter().find(|c| match c.identity.kind {
-                IdentityKind::Ip => c.identity.value.parse::<IpAddr>().is_ok_and(is_device_address),
-                _ => c.strong,
-            });
-            let Some(c) = stageable else { return Ok(out) };
-            let (id, entry) = stage(tx, c.identity.clone(), a.received_at, "an alert")?;
-            out.entries.push(entry);
-            id
-        }
-    };
-    touch(tx, &device, at_us).map_err(|e| sqlite(tx, e))?;
-    if let Some(state) = a.details.fields.get("clinical_use").and_then(|s| UseState::parse(s)) {
-        let evidence = UseEvidence {
-            state,
-            source: UseSource::Gateway { listener: a.listener.clone() },
-            at: a.received_at,
-        };
-        put_evidence(tx, &device, &evidence)?;
     }
-    out.device = Some(device);
+    for (id, _) in &found {
+        touch(tx, id, at_us).map_err(|e| sqlite(tx, e))?;
+    }
+    if let (Some(state), Some((id, Role::Named))) =
+        (fields.get("clinical_use").and_then(|s| UseState::parse(s)), found.first())
+    {
+        let evidence = UseEvidence { state, source: UseSource::Gateway { listener: a.listener.clone() }, at };
+        put_evidence(tx, id, &evidence)?;
+    }
+    out.devices = found;
     Ok(out)
 }
 
-/// The address that goes with a strong id in an alert: the gateway's
-/// `device.ip`, or the IP of the end whose MAC matched.
-fn companion_ip(a: &Alert, by: &Identity) -> Option<Identity> {
-    let ip = match by.kind {
-        IdentityKind::Mac
-            if a.details.src_mac.as_deref().and_then(|m| ident(IdentityKind::Mac, m)).as_ref()
-                == Some(by) =>
-        {
-            a.src_ip.map(|i| i.to_string())
-        }
-        IdentityKind::Mac
-            if a.details.dst_mac.as_deref().and_then(|m| ident(IdentityKind::Mac, m)).as_ref()
-                == Some(by) =>
-        {
-            a.dst_ip.map(|i| i.to_string())
-        }
-        _ => a.details.fields.get("device.ip").cloned(),
-    }?;
-    ident(IdentityKind::Ip, &ip).filter(|i| i.value.parse::<IpAddr>().is_ok_and(is_device_address))
+/// Links a stored alert to its devices and folds it into each one's
+/// incident for its condition.
+pub(super) fn link_alert(
+    tx: &Transaction<'_>,
+    devices: &[(AssetId, Role)],
+    a: &Alert,
+    alert_id: i64,
+) -> Result<(), StoreError> {
+    for (id, role) in devices {
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO alert_devices (device_id, alert_id, role) VALUES (?1, ?2, ?3)",
+        )
+        .and_then(|mut s| s.execute(params![id.as_str(), alert_id, role.as_str()]))
+        .map_err(|e| sqlite(tx, e))?;
+        fold(tx, id, a, alert_id).map_err(|e| sqlite(tx, e))?;
+    }
+    Ok(())
 }
 
 fn moved(at: DateTime<Utc>, identity: &Identity, from: &AssetId, to: &AssetId) -> Result<Entry, StoreError> {
@@ -388,11 +464,11 @@ pub(super) fn observe_device(tx: &Transaction<'_>, d: &DeviceObservation) -> Res
         }
     };
     touch(tx, &device, at_us).map_err(|e| sqlite(tx, e))?;
+    out.devices.push((device.clone(), Role::Named));
     let state = if d.patient_associated { UseState::InUse } else { UseState::Idle };
     let source =
         UseSource::Hl7 { message_type: d.message_type.clone(), patient_associated: d.patient_associated };
     put_evidence(tx, &device, &UseEvidence { state, source, at: d.received_at })?;
-    out.device = Some(device);
     Ok(out)
 }
 
@@ -410,17 +486,8 @@ pub(super) fn observe_context(tx: &Transaction<'_>, c: &DeviceContext) -> Result
         }
     };
     touch(tx, &device, at_us).map_err(|e| sqlite(tx, e))?;
-    out.device = Some(device);
+    out.devices.push((device, Role::Source));
     Ok(out)
-}
-
-pub(super) fn fold_alert(
-    tx: &Transaction<'_>,
-    device: &AssetId,
-    a: &Alert,
-    alert_id: i64,
-) -> Result<(), StoreError> {
-    fold(tx, device, a, alert_id).map_err(|e| sqlite(tx, e))
 }
 
 /// The whole hospital as the console sees it now.
@@ -639,7 +706,9 @@ impl Store {
         let ids: Vec<i64> = {
             let mut stmt = self
                 .conn
-                .prepare_cached("SELECT id FROM alerts WHERE device_id = ?1 ORDER BY id DESC LIMIT ?2")
+                .prepare_cached(
+                    "SELECT alert_id FROM alert_devices WHERE device_id = ?1 ORDER BY alert_id DESC LIMIT ?2",
+                )
                 .map_err(|e| self.wrap(e))?;
             let rows = stmt
                 .query_map(params![device.as_str(), limit as i64], |r| r.get(0))
@@ -840,8 +909,10 @@ fn put_ward(tx: &Transaction<'_>, w: &Ward) -> Result<(), StoreError> {
 /// identity rows, history included, so old alerts resolve to `by`.
 fn adopt(tx: &Transaction<'_>, staged: &AssetId, by: &AssetId, at_us: i64) -> Result<(), StoreError> {
     let (s, b) = (staged.as_str(), by.as_str());
-    let steps: [(&str, &[&dyn rusqlite::ToSql]); 9] = [
+    let steps: [(&str, &[&dyn rusqlite::ToSql]); 11] = [
         ("UPDATE alerts SET device_id = ?2 WHERE device_id = ?1", &[&s, &b]),
+        ("UPDATE OR IGNORE alert_devices SET device_id = ?2 WHERE device_id = ?1", &[&s, &b]),
+        ("DELETE FROM alert_devices WHERE device_id = ?1", &[&s]),
         (
             "UPDATE incidents SET closed_us = ?3 WHERE device_id = ?1 AND closed_us IS NULL
              AND condition IN (SELECT condition FROM incidents WHERE device_id = ?2 AND closed_us IS NULL)",

@@ -165,7 +165,8 @@ pub const MIGRATIONS: &[&str] = &[
     // documents, with the columns queries need), each device's identities
     // over time (one current holder per identity), the newest clinical-use
     // evidence and last sighting per device, open incidents (alerts folded
-    // per device and condition), and the device each alert is about.
+    // per device and condition), the devices each alert is about (source,
+    // target or named by a gateway) and its primary one.
     "CREATE TABLE wards (
         id TEXT PRIMARY KEY,
         doc TEXT NOT NULL
@@ -212,8 +213,13 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE UNIQUE INDEX incidents_open ON incidents (device_id, condition) WHERE closed_us IS NULL;
     CREATE INDEX incidents_recent ON incidents (last_us) WHERE closed_us IS NULL;
-    ALTER TABLE alerts ADD COLUMN device_id TEXT;
-    CREATE INDEX alerts_device ON alerts (device_id, id) WHERE device_id IS NOT NULL;",
+    CREATE TABLE alert_devices (
+        device_id TEXT NOT NULL,
+        alert_id INTEGER NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('named', 'source', 'target')),
+        PRIMARY KEY (device_id, alert_id)
+    ) WITHOUT ROWID;
+    ALTER TABLE alerts ADD COLUMN device_id TEXT;",
 ];
 
 pub(super) fn version(conn: &Connection) -> rusqlite::Result<i64> {
@@ -263,7 +269,7 @@ mod tests {
         0xbe3825486b67ed46,
         0xd0875885e499a224,
         0x9cb0_90fe_3891_7aaa,
-        0x2881_c6d8_118e_3c81,
+        0x0410_a4a8_246f_3bce,
     ];
 
     #[test]
@@ -295,6 +301,7 @@ mod tests {
         assert_eq!(
             tables,
             [
+                "alert_devices",
                 "alerts",
                 "audit_base",
                 "audit_checkpoints",

@@ -371,13 +371,11 @@ impl Store {
                                     .then(|| serde_json::to_string(&a.details).ok())
                                     .flatten(),
                                 head.seq + 1,
-                                attached.device.as_ref().map(|d| d.as_str()),
+                                attached.primary().map(|d| d.as_str()),
                             ])
                             .map_err(wrap)?;
                         a.id = Some(AlertId(tx.last_insert_rowid()));
-                        if let Some(device) = &attached.device {
-                            hospital::fold_alert(&tx, device, a, tx.last_insert_rowid())?;
-                        }
+                        hospital::link_alert(&tx, &attached.devices, a, tx.last_insert_rowid())?;
                         let entry =
                             Entry::new(a.received_at, actor(a.listener.as_deref()), kind::ALERT_RECEIVED, a)?;
                         if tell {

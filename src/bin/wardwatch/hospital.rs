@@ -78,11 +78,12 @@ pub fn wards(data_dir: &Path, json_out: bool, passphrase_file: Option<&Path>) ->
         let worst = match &h.worst_incident {
             None => "none".to_owned(),
             Some((d, i)) => format!(
-                "{} {}: {} on {d} ({} alerts, last {})",
+                "{} {}: {} on {d} ({} alert{}, last {})",
                 i.severity.label().as_str(),
                 i.severity.value(),
                 i.condition,
                 i.count,
+                if i.count == 1 { "" } else { "s" },
                 age(now, i.last_seen)
             ),
         };

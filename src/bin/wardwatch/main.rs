@@ -53,6 +53,15 @@ enum Command {
         /// and a [tls] table with cert_file, key_file and client_ca_file for tls:// listeners).
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Run the built-in simulated hospital against this console: its
+        /// inventory is loaded into an empty data directory and its traffic
+        /// (syslog/CEF, EVE, HL7 over MLLP, JSON over HTTP) goes to this
+        /// console's own loopback listeners (added when missing).
+        #[arg(long)]
+        simulate: bool,
+        /// The simulated hospital's scenario (see `wardwatch simulate --list-scenarios`).
+        #[arg(long, requires = "simulate", default_value = "all")]
+        scenario: String,
     },
     /// Show a console's listeners and counters, and what is stored.
     Status {
@@ -217,7 +226,9 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
     let pf = cli.passphrase_file.as_deref();
     let done = |r: anyhow::Result<()>| r.map(|()| true);
     match cli.command {
-        Command::Serve { data_dir, listen, config } => done(serve(data_dir, listen, config, pf)),
+        Command::Serve { data_dir, listen, config, simulate, scenario } => {
+            done(serve(data_dir, listen, config, simulate.then_some(scenario), pf))
+        }
         Command::Alerts { data_dir, json, limit } => done(alerts(&data_dir, json, limit, pf)),
         Command::Status { data_dir, json } => done(status(&data_dir, json, pf)),
         Command::Wards { data_dir, json } => done(hospital::wards(&data_dir, json, pf)),
@@ -248,6 +259,7 @@ fn serve(
     data_dir: Option<PathBuf>,
     listen: Vec<ListenUrl>,
     config: Option<PathBuf>,
+    simulate: Option<String>,
     passphrase_file: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
     init_logging();
@@ -262,6 +274,7 @@ fn serve(
     if !listen.is_empty() {
         cfg.listen = listen;
     }
+    cfg.simulate = simulate;
     let cfg = cfg.validate()?;
     let opened = audit::open(&cfg.data_dir, passphrase_file, true)?;
     if opened.created {
@@ -286,6 +299,9 @@ fn serve(
                     writeln!(out, "failed {}: {}", l.url, l.error.unwrap_or_default())?
                 }
             }
+        }
+        if let Some(scenario) = console.simulated() {
+            writeln!(out, "simulating a hospital (scenario {scenario}): its traffic goes to the listeners above")?;
         }
         writeln!(out, "ready, data in {}", console.data_dir().display())?;
         out.flush()?;
