@@ -15,13 +15,14 @@ CARGO_TARGET_DIR ?= $(CURDIR)/target
 endif
 export CARGO_TARGET_DIR
 export WARDWATCH_APP_BIN := $(CARGO_TARGET_DIR)/debug/wardwatch-app
+export WARDWATCH_CLI_BIN := $(CARGO_TARGET_DIR)/debug/wardwatch
 
 UI_STAMP := ui/node_modules/.package-lock.json
 
 .PHONY: help deps system-deps toolchain ui app cli run test test-rust test-ui test-e2e lint bindings conformance fuzz clean
 
 help:
-	@echo "make run    install what is missing, build, start the console (sample alerts included)"
+	@echo "make run    install what is missing, build, start the console on the built-in simulated hospital"
 	@echo "make test   install what is missing, run every test (lint, Rust, UI, real-window end to end)"
 	@echo "make app    build the desktop app     make cli    build the headless CLI (release)"
 	@echo "make bindings   regenerate the UI's TypeScript types from the Rust IPC types"
@@ -46,16 +47,19 @@ $(UI_STAMP): ui/package.json ui/package-lock.json
 ui: deps
 	cd ui && npm run build
 
+# The app, and the debug CLI beside it (the real-window test prepares its
+# data directory with it).
 app: ui
-	cargo build -p wardwatch-app
+	cargo build -p wardwatch-app -p wardwatch --bins
 
 cli: toolchain
 	cargo build -p wardwatch --release
 
 ## Running ------------------------------------------------------------------
 
-# Starts the console on the default loopback listeners (udp and tcp 5514) and,
-# until the simulated hospital exists, sends it a few sample alerts.
+# Starts the console on the built-in simulated hospital (WARDWATCH_SIMULATE,
+# default `all`; set it empty for the default listeners and a few sample
+# alerts instead), clearly labelled as simulated in the window.
 run: app
 	@scripts/run-console.sh
 

@@ -39,6 +39,11 @@ const run = promisify(execFile);
 
 // ---------------------------------------------------------------- setup ----
 
+function cliBinary() {
+  if (process.env.WARDWATCH_CLI_BIN) return path.resolve(process.env.WARDWATCH_CLI_BIN);
+  return path.join(path.dirname(appBinary()), 'wardwatch');
+}
+
 function appBinary() {
   if (process.env.WARDWATCH_APP_BIN) return path.resolve(process.env.WARDWATCH_APP_BIN);
   // Like cargo, a relative CARGO_TARGET_DIR is taken from the current directory.
@@ -142,7 +147,7 @@ async function startDriver() {
     // (20-110 ms warm). Mesa adds "mesa_shader_cache" to this directory.
     MESA_SHADER_CACHE_DIR: process.env.MESA_SHADER_CACHE_DIR || process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache'),
   });
-  await mkdir(env.WARDWATCH_DATA_DIR);
+  await mkdir(env.WARDWATCH_DATA_DIR, { recursive: true });
   const driver = spawn('WebKitWebDriver', [`--port=${port}`, '--host=127.0.0.1'], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -406,6 +411,16 @@ before(async () => {
   }
   state.tmp = await mkdtemp(path.join(tmpdir(), 'wardwatch-e2e-'));
   state.listenPort = await freePort({ udp: true });
+  // The data directory starts with a small inventory, imported with the CLI
+  // as an IT officer would (same keyring as the app: the session's).
+  const cli = cliBinary();
+  if (!existsSync(cli)) throw new Error(`the CLI ${cli} is missing: build it with \`make app\``);
+  const data = path.join(state.tmp, 'data');
+  const imported = await run(cli, ['inventory', 'import', '--data-dir', data, path.join(REPO, 'e2e', 'fixtures', 'inventory.csv')], {
+    timeout: 30_000,
+    env: { ...process.env, XDG_CONFIG_HOME: path.join(state.tmp, 'config'), XDG_CACHE_HOME: path.join(state.tmp, 'cache') },
+  });
+  console.log(`inventory imported: ${imported.stdout.trim().split('\n').at(-1)}`);
   const t0 = Date.now();
   await startDriver();
   await startSession(binary);
@@ -532,6 +547,54 @@ test('the console window shows real syslog alerts as they arrive', { timeout: 12
       return store && audit && (await text(audit));
     }, 'store-state with data-state="writing" and audit-state with data-state="verified"');
     assert.match(auditText, /Intact/, `the audit state says it in words: ${JSON.stringify(auditText)}`);
+  });
+
+  const exploit = `Exploit attempt ${hex()}`;
+  await step('an alert about an imported pump shows on its ward tile', async () => {
+    await click('[data-testid="nav-wards"]');
+    await waitFor(async () => (await findAll('[data-testid="ward-tile"][data-ward="icu"]')).length === 1, 'the ICU tile');
+    const cef = `CEF:0|Wardwatch e2e|IDS|1|100|${exploit}|8|src=203.0.113.9 dst=10.77.1.5`;
+    await run('logger', ['-T', '-n', '127.0.0.1', '-P', String(state.listenPort), cef], { timeout: 10_000 });
+    const incident = await waitFor(async () => {
+      const [tile] = await findAll('[data-testid="ward-tile"][data-ward="icu"]');
+      const [inc] = tile ? await findAll('[data-testid="ward-incident"]', tile) : [];
+      const t = inc && (await text(inc));
+      return t && t.includes(exploit) && t;
+    }, `the ICU tile's worst incident to name "${exploit}"`);
+    assert.match(incident, /ICU-PUMP-01/, `the tile names the device: ${incident}`);
+    const [tile] = await findAll('[data-testid="ward-tile"][data-ward="icu"]');
+    assert.equal(await attr(tile, 'data-health'), 'compromised_suspected', 'a high alert on a life-supporting pump');
+    const [status] = await findAll('[data-testid="ward-status"]', tile);
+    assert.match(await text(status), /Compromise suspected/, 'the status is in words, not colour alone');
+  });
+
+  await step('the ward opens with its devices, and a device with its alert, vulnerabilities and criticality', async () => {
+    await click('[data-testid="ward-tile"][data-ward="icu"]');
+    const row = await waitFor(
+      async () => (await findAll('[data-testid="ward-view"] [data-testid="device-row"][data-device="ICU-PUMP-01"]'))[0],
+      'the ward view with the pump',
+    );
+    assert.equal((await findAll('[data-testid="ward-view"] [data-testid="device-row"]')).length, 2, 'both ICU devices');
+    const [use] = await findAll('[data-testid="use-state"]', row);
+    assert.match(await text(use), /treated as in use/i, 'no evidence of use yet: treated as in use');
+    await wd('POST', `/element/${row}/click`, {});
+    const view = await waitFor(async () => (await findAll('[data-testid="device-view"][data-device="ICU-PUMP-01"]'))[0], 'the device view');
+    const alerts = await waitFor(async () => {
+      const els = await findAll('[data-testid="device-alert"]', view);
+      const texts = await Promise.all(els.map(text));
+      return texts.some((t) => t.includes(exploit)) && texts;
+    }, 'the alert in the device view');
+    assert.ok(alerts.length >= 1);
+    const vulns = await Promise.all((await findAll('[data-testid="vulnerability"]', view)).map(text));
+    assert.ok(vulns.some((v) => v.includes('CVE-2020-25165')), `the pump's CVE: ${vulns}`);
+    const [factors] = await findAll('[data-testid="device-factors"]', view);
+    assert.ok(factors, 'the Fennigkoh–Smith factors are shown');
+    const png = await freshScreenshot();
+    await mkdir(ARTIFACTS, { recursive: true });
+    await writeFile(path.join(ARTIFACTS, 'device.png'), png);
+    await click('[data-testid="back-to-ward"]');
+    await click('[data-testid="back-to-wards"]');
+    await waitFor(async () => (await findAll('[data-testid="wards-overview"]')).length === 1, 'back on the wards');
   });
 
   await step('screenshot', async () => {

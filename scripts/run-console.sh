@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
-# Starts the desktop console (built by `make app`) and sends it sample alerts.
-# With no display (a headless machine), it runs under Xvfb and saves a
-# screenshot to artifacts/run/console.png instead.
+# Starts the desktop console (built by `make app`) on the built-in simulated
+# hospital (WARDWATCH_SIMULATE, default `all`: its inventory and its traffic
+# over real sockets to the console's own loopback listeners). With
+# WARDWATCH_SIMULATE set empty, it sends a few sample alerts with logger
+# instead. With no display (a headless machine), it runs under Xvfb and saves
+# a screenshot to artifacts/run/console.png.
 set -euo pipefail
+export WARDWATCH_SIMULATE=${WARDWATCH_SIMULATE-all}
+samples() {
+  if [ -z "$WARDWATCH_SIMULATE" ]; then "$repo/scripts/send-samples.sh" 127.0.0.1 "$port"; fi
+}
+export -f samples
 repo=$(cd "$(dirname "$0")/.." && pwd)
 bin=${WARDWATCH_APP_BIN:-$repo/target/debug/wardwatch-app}
 [ -x "$bin" ] || { echo "no console at $bin: run 'make app'"; exit 1; }
@@ -12,7 +20,7 @@ port=$(printf '%s' "${WARDWATCH_LISTEN:-}" | tr ',' '\n' | sed -n 's|^ *tcp://[^
 port=${port:-5514}
 
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
-  "$repo/scripts/send-samples.sh" 127.0.0.1 "$port" &
+  samples &
   exec "$bin"
 fi
 
@@ -22,7 +30,7 @@ mkdir -p "$(dirname "$shot")"
 exec "$repo/scripts/with-desktop-session.sh" bash -c '
   "$1" & app=$!
   trap "kill $app 2>/dev/null" EXIT INT TERM
-  "$2/scripts/send-samples.sh" 127.0.0.1 "$3"
+  repo=$2 port=$3 samples
   # The first frames can take seconds on a cold machine: keep taking
   # pictures until two in a row, a second apart, agree and show more than a
   # blank background.
