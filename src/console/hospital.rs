@@ -7,9 +7,10 @@ use std::sync::PoisonError;
 use chrono::Utc;
 
 use super::{Console, ConsoleError};
+use crate::hospital::inventory::{ImportPlan, InventoryError, InventoryFormat, Mapping};
 use crate::hospital::{AssetId, Device, Inventory, UseEvidence, UseState};
 use crate::model::Alert;
-use crate::store::{Assignment, HospitalView, IdentityPeriod};
+use crate::store::{Assignment, HospitalView, IdentityPeriod, ImportApplied};
 
 impl Console {
     /// Every ward and device with its state now.
@@ -38,6 +39,28 @@ impl Console {
     pub fn identity_history(&self, device: &AssetId) -> Result<Vec<IdentityPeriod>, ConsoleError> {
         let store = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
         Ok(store.identity_history(device)?)
+    }
+
+    /// The dry run of an import against the inventory as it is now.
+    pub fn plan_import(
+        &self,
+        input: &[u8],
+        format: InventoryFormat,
+        mapping: &Mapping,
+    ) -> Result<Result<ImportPlan, InventoryError>, ConsoleError> {
+        let store = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(store.plan_import(input, format, mapping)?)
+    }
+
+    /// Writes a planned import, recorded with who and which file.
+    pub fn apply_import(
+        &self,
+        plan: &ImportPlan,
+        actor: &str,
+        file: &str,
+    ) -> Result<ImportApplied, ConsoleError> {
+        let mut store = self.people.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(store.apply_plan(plan, actor, file, Utc::now())?)
     }
 
     /// A person confirms a device and puts it in a ward.

@@ -943,3 +943,51 @@ fn adopt(tx: &Transaction<'_>, staged: &AssetId, by: &AssetId, at_us: i64) -> Re
     }
     Ok(())
 }
+
+impl Store {
+    /// Plans an import of `input` against what this store holds now (see
+    /// [`crate::hospital::inventory::plan`]): writes nothing.
+    pub fn plan_import(
+        &self,
+        input: &[u8],
+        format: crate::hospital::inventory::InventoryFormat,
+        mapping: &crate::hospital::inventory::Mapping,
+    ) -> Result<
+        Result<crate::hospital::inventory::ImportPlan, crate::hospital::inventory::InventoryError>,
+        StoreError,
+    > {
+        let current = self.inventory()?;
+        let staged = self.staged_devices()?;
+        Ok(crate::hospital::inventory::plan(input, format, mapping, &current, &staged))
+    }
+
+    /// Writes what `plan` says (new wards, new and changed devices, adopted
+    /// staged devices) with one `inventory.imported` record naming the file,
+    /// who, the counts and every device written.
+    pub fn apply_plan(
+        &mut self,
+        plan: &crate::hospital::inventory::ImportPlan,
+        actor: &str,
+        file: &str,
+        at: DateTime<Utc>,
+    ) -> Result<ImportApplied, StoreError> {
+        #[derive(Serialize)]
+        struct Imported<'a> {
+            file: &'a str,
+            format: &'a str,
+            counts: crate::hospital::inventory::PlanCounts,
+            new_wards: Vec<&'a WardId>,
+            written: Vec<&'a AssetId>,
+            adopted: &'a [(AssetId, AssetId)],
+        }
+        let summary = Imported {
+            file,
+            format: plan.format.as_str(),
+            counts: plan.counts(),
+            new_wards: plan.new_wards.iter().map(|w| &w.id).collect(),
+            written: plan.upserts.iter().map(|d| &d.id).collect(),
+            adopted: &plan.adopted,
+        };
+        self.apply_import(&plan.new_wards, &plan.upserts, &plan.adopted, actor, &summary, at)
+    }
+}

@@ -134,7 +134,7 @@ fn alerts_attach_to_inventory_devices_and_fold_into_incidents() -> Result<(), St
 #[test]
 fn unknown_local_devices_are_staged_with_an_audit_record_and_adopted_on_import() -> Result<(), StoreError> {
     let (dir, mut store) = open();
-    store.append(&mut vec![
+    store.append(&mut [
         cef("10.9.9.9", "198.51.100.1", "Beacon", 9, t(0)),
         hl7("AABBCCDDEEFF0011", false, t(1)),
         Ingested::Context(DeviceContext {
@@ -190,13 +190,13 @@ fn an_address_that_moves_keeps_old_alerts_with_the_old_device() -> Result<(), St
         &[pump("P1", "10.1.0.5", "0011223344556677"), pump("P2", "10.1.0.6", "0011223344556688")],
         t(0),
     )?;
-    store.append(&mut vec![cef("203.0.113.9", "10.1.0.5", "Old", 5, t(10))])?;
+    store.append(&mut [cef("203.0.113.9", "10.1.0.5", "Old", 5, t(10))])?;
     // A gateway says P2 (by EUI-64) now has 10.1.0.5: the lease moved.
     let receipt =
         Receipt { received_at: t(20), source_addr: None, listener: Some("http://127.0.0.1:8080".into()) };
     let body = br#"{"event_class":"checkin","name":"Check-in late","severity":2,"device":{"eui64":"0011223344556688","ip":"10.1.0.5"},"clinical_use":"in_use"}"#;
     let a = normalize::decode(crate::model::Format::Json, body, &receipt).unwrap_or_else(|e| panic!("{e}"));
-    store.append(&mut vec![Ingested::Alert(a), cef("203.0.113.9", "10.1.0.5", "New", 5, t(30))])?;
+    store.append(&mut [Ingested::Alert(a), cef("203.0.113.9", "10.1.0.5", "New", 5, t(30))])?;
 
     assert_eq!(store.resolve(&ip("10.1.0.5"), t(15))?, Some(id("P1")));
     assert_eq!(store.resolve(&ip("10.1.0.5"), t(25))?, Some(id("P2")));
@@ -218,7 +218,7 @@ fn an_address_that_moves_keeps_old_alerts_with_the_old_device() -> Result<(), St
 fn people_assign_staged_devices_and_set_clinical_use_with_a_record() -> Result<(), StoreError> {
     let (_dir, mut store) = open();
     import(&mut store, &[], t(0))?;
-    store.append(&mut vec![hl7("AABBCCDDEEFF0011", true, t(1))])?;
+    store.append(&mut [hl7("AABBCCDDEEFF0011", true, t(1))])?;
     let staged = id("seen-eui64-AABBCCDDEEFF0011");
     let to = Assignment { ward: WardId("icu".into()), room: Some("4".into()), bed: Some("A".into()) };
     let nowhere = Assignment { ward: WardId("nowhere".into()), room: None, bed: None };
@@ -240,7 +240,7 @@ fn people_assign_staged_devices_and_set_clinical_use_with_a_record() -> Result<(
     assert_eq!(s.clinical_use.state, UseState::Maintenance);
     assert_eq!(s.clinical_use.describe(t(4)), "In maintenance (set by biomed.b: battery swap, 1 s ago)");
     // Newer machine evidence wins over what a person set.
-    store.append(&mut vec![hl7("AABBCCDDEEFF0011", true, t(5))])?;
+    store.append(&mut [hl7("AABBCCDDEEFF0011", true, t(5))])?;
     let view = store.hospital_view(t(6), &ViewRules::default())?;
     assert_eq!(state(&view, staged.as_str()).clinical_use.state, UseState::InUse);
     let kinds = audit_kinds(&store)?;
@@ -255,9 +255,9 @@ fn a_second_connection_appends_without_forking_the_chain() -> Result<(), StoreEr
     let (dir, mut writer) = open();
     import(&mut writer, &[pump("P1", "10.1.0.5", "0011223344556677")], t(0))?;
     let mut person = Store::open(dir.path(), &key())?;
-    writer.append(&mut vec![cef("203.0.113.9", "10.1.0.5", "A", 5, t(1))])?;
+    writer.append(&mut [cef("203.0.113.9", "10.1.0.5", "A", 5, t(1))])?;
     person.set_clinical_use(&id("P1"), UseState::Idle, "nurse.a", "patient discharged", t(2))?;
-    writer.append(&mut vec![cef("203.0.113.9", "10.1.0.5", "B", 5, t(3))])?;
+    writer.append(&mut [cef("203.0.113.9", "10.1.0.5", "B", 5, t(3))])?;
     assert_chain_intact(&writer)?;
     Ok(())
 }
@@ -266,9 +266,9 @@ fn a_second_connection_appends_without_forking_the_chain() -> Result<(), StoreEr
 fn an_incident_quiet_for_a_day_is_closed_when_its_condition_returns() -> Result<(), StoreError> {
     let (_dir, mut store) = open();
     import(&mut store, &[pump("P1", "10.1.0.5", "0011223344556677")], t(0))?;
-    store.append(&mut vec![cef("203.0.113.9", "10.1.0.5", "Scan", 3, t(1))])?;
+    store.append(&mut [cef("203.0.113.9", "10.1.0.5", "Scan", 3, t(1))])?;
     let day = INCIDENT_QUIET.num_seconds();
-    store.append(&mut vec![cef("203.0.113.9", "10.1.0.5", "Scan", 3, t(2 + day))])?;
+    store.append(&mut [cef("203.0.113.9", "10.1.0.5", "Scan", 3, t(2 + day))])?;
     let view = store.hospital_view(t(3 + day), &ViewRules::default())?;
     let p = state(&view, "P1");
     assert_eq!(p.incidents.len(), 1);

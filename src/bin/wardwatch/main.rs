@@ -4,6 +4,7 @@ mod audit;
 mod bench;
 mod devices;
 mod hospital;
+mod inventory;
 mod samples;
 mod simulate;
 
@@ -115,6 +116,11 @@ enum Command {
         /// With --ip or --context: how many devices or peers at most.
         #[arg(long, default_value_t = 50)]
         limit: usize,
+    },
+    /// The device inventory: import a CMMS or asset-list export (CSV, JSON), export it.
+    Inventory {
+        #[command(subcommand)]
+        command: inventory::InventoryCommand,
     },
     /// Change a device: put it in a ward, set its clinical use (each recorded with who and why).
     Device {
@@ -240,6 +246,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             })
         }
         Command::Device { command } => done(hospital::device(command, pf)),
+        Command::Inventory { command } => done(inventory::run(command, pf)),
         Command::Parse { format, jsonl } => done(parse(format, jsonl)),
         Command::Token { command: TokenCommand::New { name } } => done(token_new(&name)),
         Command::Audit { command } => audit::run(command, pf),
