@@ -14,6 +14,8 @@ fn main() {
         "staged_queue",
         "assign_device",
         "set_clinical_use",
+        "inventory_preview",
+        "inventory_import",
     ];
     tauri_build::try_build(
         tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),

@@ -9,8 +9,8 @@ use wardwatch::hospital::{AssetId, WardId};
 use wardwatch::store::Assignment;
 
 use crate::dto::{
-    AlertStreamEvent, AlertView, ConsoleInfo, DeviceDetail, DeviceRow, IntegrityView, ListenerView,
-    RejectedView, StagedQueue, UseStateView, WardDetail, WardsOverview,
+    AlertStreamEvent, AlertView, ConsoleInfo, DeviceDetail, DeviceRow, ImportPreview, ImportResult,
+    IntegrityView, ListenerView, RejectedView, StagedQueue, UseStateView, WardDetail, WardsOverview,
 };
 use crate::error::IpcError;
 use crate::state::AppState;
@@ -177,4 +177,66 @@ fn required_reason(reason: &str) -> Result<&str, IpcError> {
 
 fn non_empty(s: Option<String>) -> Option<String> {
     s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+/// The largest inventory text the window sends.
+const INVENTORY_MAX_BYTES: usize = wardwatch::hospital::inventory::MAX_BYTES;
+
+fn plan(
+    console: &wardwatch::Console,
+    text: &str,
+    format: &str,
+    mapping: &[String],
+) -> Result<wardwatch::hospital::inventory::ImportPlan, IpcError> {
+    use wardwatch::hospital::inventory::{InventoryFormat, Mapping};
+    if text.len() > INVENTORY_MAX_BYTES {
+        return Err(IpcError::new(
+            "inventory.too_large",
+            format!("the file is {} bytes; an inventory file is at most {INVENTORY_MAX_BYTES}", text.len()),
+        ));
+    }
+    let format = InventoryFormat::parse(format).ok_or_else(|| {
+        IpcError::new("inventory.format", format!("the format is csv or json, not {format:?}"))
+    })?;
+    let mapping =
+        Mapping::with_overrides(mapping).map_err(|e| IpcError::new("inventory.mapping", e.to_string()))?;
+    console
+        .plan_import(text.as_bytes(), format, &mapping)?
+        .map_err(|e| IpcError::new("inventory.file", e.to_string()))
+}
+
+/// The dry run of an inventory file: what each row would do. Writes nothing.
+#[tauri::command]
+pub fn inventory_preview(
+    state: State<'_, AppState>,
+    text: String,
+    format: String,
+    mapping: Vec<String>,
+) -> Result<ImportPreview, IpcError> {
+    Ok(ImportPreview::from(&plan(state.console()?, &text, &format, &mapping)?))
+}
+
+/// Imports an inventory file after its dry run was shown: the plan is made
+/// again against the inventory as it is now, and its new and changed rows
+/// written with one audit record.
+#[tauri::command]
+pub fn inventory_import(
+    state: State<'_, AppState>,
+    text: String,
+    format: String,
+    mapping: Vec<String>,
+    file_name: String,
+) -> Result<ImportResult, IpcError> {
+    let console = state.console()?;
+    let plan = plan(console, &text, &format, &mapping)?;
+    let c = plan.counts();
+    let name: String = file_name.chars().filter(|c| !c.is_control()).take(255).collect();
+    let applied = console.apply_import(&plan, &actor(), &name)?;
+    Ok(ImportResult {
+        wards_created: applied.wards_created as u32,
+        devices_written: applied.devices_written as u32,
+        adopted: applied.adopted as u32,
+        audit_seq: applied.audit_seq,
+        skipped: (c.conflicting + c.invalid) as u32,
+    })
 }

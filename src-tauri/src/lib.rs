@@ -32,6 +32,8 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::staged_queue,
         commands::assign_device,
         commands::set_clinical_use,
+        commands::inventory_preview,
+        commands::inventory_import,
     ])
 }
 

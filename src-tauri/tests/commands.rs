@@ -286,3 +286,37 @@ fn the_hospital_views_attach_alerts_to_devices_and_people_change_them_with_a_rea
     assert_eq!(missing.as_ref().map(|e| &e["code"]), Some(&json!("hospital.unknown_device")));
     Ok(())
 }
+
+#[test]
+fn an_inventory_is_previewed_then_imported_and_its_wards_appear() -> anyhow::Result<()> {
+    let h = harness("main")?;
+    let csv = "Asset Tag,kind,ward,ward_name,ward_kind,tier,ip\n\
+               ICU-P1,infusion_pump,icu,Intensive care,icu,life_supporting,10.1.0.5\n\
+               ICU-P2,toaster,icu,,,life_supporting,10.1.0.6\n";
+    let args =
+        |mapping: Value| json!({"text": csv, "format": "csv", "mapping": mapping, "fileName": "cmms.csv"});
+    let refused = invoke(&h.window, "inventory_preview", args(json!([]))).err();
+    assert_eq!(refused.as_ref().map(|e| &e["code"]), Some(&json!("inventory.file")), "no asset_id column");
+    let refused = invoke(&h.window, "inventory_preview", args(json!(["colour=Asset Tag"]))).err();
+    assert_eq!(refused.as_ref().map(|e| &e["code"]), Some(&json!("inventory.mapping")));
+
+    let mapping = json!(["asset_id=Asset Tag"]);
+    let preview = call(&h, "inventory_preview", args(mapping.clone()))?;
+    assert_eq!(
+        preview["counts"],
+        json!({"new": 1, "changed": 0, "unchanged": 0, "conflicting": 0, "invalid": 1})
+    );
+    assert_eq!(preview["rows"][1]["line"], 3);
+    assert_eq!(preview["rows"][1]["outcome"], "invalid");
+    assert!(preview["rows"][1]["details"][0].as_str().is_some_and(|d| d.contains("toaster")), "{preview}");
+    assert_eq!(preview["newWards"], json!([{"id": "icu", "name": "Intensive care"}]));
+    // The preview wrote nothing.
+    assert_eq!(call(&h, "wards_overview", json!({}))?["wards"], json!([]));
+
+    let result = call(&h, "inventory_import", args(mapping))?;
+    assert_eq!((result["devicesWritten"].as_u64(), result["skipped"].as_u64()), (Some(1), Some(1)));
+    assert!(result["auditSeq"].as_u64().is_some_and(|s| s > 0));
+    let overview = call(&h, "wards_overview", json!({}))?;
+    assert_eq!((overview["wards"][0]["id"].as_str(), overview["devices"].as_u64()), (Some("icu"), Some(1)));
+    Ok(())
+}

@@ -518,3 +518,55 @@ pub struct ImportResult {
     /// Rows left out (conflicting or invalid), for the person to fix.
     pub skipped: u32,
 }
+
+impl From<&wardwatch::hospital::inventory::ImportPlan> for ImportPreview {
+    fn from(p: &wardwatch::hospital::inventory::ImportPlan) -> Self {
+        use wardwatch::hospital::inventory::RowOutcome;
+        let c = p.counts();
+        let rows = p
+            .rows
+            .iter()
+            .map(|r| {
+                let (outcome, details) = match &r.outcome {
+                    RowOutcome::New => (RowOutcomeKind::New, Vec::new()),
+                    RowOutcome::Changed { fields } => {
+                        (RowOutcomeKind::Changed, fields.iter().map(|f| (*f).to_owned()).collect())
+                    }
+                    RowOutcome::Unchanged => (RowOutcomeKind::Unchanged, Vec::new()),
+                    RowOutcome::Conflict { reason } => (RowOutcomeKind::Conflict, vec![reason.clone()]),
+                    RowOutcome::Invalid { errors } => (RowOutcomeKind::Invalid, errors.clone()),
+                };
+                ImportRowView {
+                    line: r.line,
+                    asset: r.asset.as_ref().map(ToString::to_string),
+                    outcome,
+                    details,
+                }
+            })
+            .collect();
+        Self {
+            format: p.format.as_str().to_owned(),
+            rows,
+            counts: ImportCounts {
+                new: c.new as u32,
+                changed: c.changed as u32,
+                unchanged: c.unchanged as u32,
+                conflicting: c.conflicting as u32,
+                invalid: c.invalid as u32,
+            },
+            new_wards: p
+                .new_wards
+                .iter()
+                .map(|w| WardChoice { id: w.id.to_string(), name: w.name.clone() })
+                .collect(),
+            adopted: p
+                .adopted
+                .iter()
+                .map(|(s, b)| AdoptionView { staged: s.to_string(), by: b.to_string() })
+                .collect(),
+            ignored_columns: p.ignored_columns.clone(),
+            untouched: p.untouched as u32,
+            report: p.report(),
+        }
+    }
+}
