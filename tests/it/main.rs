@@ -8,6 +8,7 @@ mod crash;
 mod disk_full;
 mod eve_file;
 mod eve_syslog;
+mod hospital;
 mod http;
 mod keys;
 mod mllp;

@@ -133,8 +133,9 @@ impl Serve {
                 } else if url.starts_with("tcp://") {
                     tcp = Some(addr);
                 }
-            } else if line.starts_with("following ") {
-                // A file listener (eve:///PATH): nothing to connect to.
+            } else if line.starts_with("following ") || line.starts_with("simulating ") {
+                // A file listener (eve:///PATH): nothing to connect to; or
+                // the simulated hospital, which sends to the listeners above.
             } else if line.starts_with("ready") {
                 break;
             } else {

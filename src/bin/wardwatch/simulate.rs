@@ -78,8 +78,12 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     }
     let inventory = simulate::hospital(args.seed);
     if let Some(path) = &args.write_inventory {
-        let json = serde_json::to_vec_pretty(&inventory)?;
-        std::fs::write(path, json).with_context(|| format!("could not write {}", path.display()))?;
+        // The inventory export format, by extension (CSV or JSON; JSON when
+        // it says neither): what `wardwatch inventory import` reads back.
+        let format = wardwatch::hospital::inventory::InventoryFormat::from_path(path)
+            .unwrap_or(wardwatch::hospital::inventory::InventoryFormat::Json);
+        let bytes = wardwatch::hospital::inventory::export(&inventory, format);
+        std::fs::write(path, bytes).with_context(|| format!("could not write {}", path.display()))?;
         writeln!(
             out,
             "Wrote {} wards and {} devices of {} (seed {}) to {}",
