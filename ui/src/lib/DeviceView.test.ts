@@ -66,7 +66,7 @@ describe('DeviceView', () => {
     expect(reasons.map(words)).toEqual([
       '▲ At risk high incident open: Repeated failed logins (3 times, last 3 min ago)',
       '▲ At risk CVE-2024-0001 known to be exploited, on a life-critical device',
-      'ⓘ Note CVE-2023-1234 patched only by the manufacturer',
+      '• Note CVE-2023-1234 patched only by the manufacturer',
       '✖ Compromise suspected Life-sustaining device with an open incident: one step up',
     ]);
   });
@@ -78,7 +78,7 @@ describe('DeviceView', () => {
     expect(what).toContain('Model InfuseOne 3');
     expect(words(screen.getByTestId('device-firmware'))).toBe('3.2.1');
     expect(words(screen.getByTestId('device-patching'))).toBe('patched only by the manufacturer');
-    expect(words(screen.getByTestId('device-tier'))).toBe('▮▮▮▮ Life-sustaining: a patient’s life depends on it');
+    expect(words(screen.getByTestId('device-tier'))).toBe('●●●● Life-sustaining: a patient’s life depends on it');
     expect(words(screen.getByTestId('device-criticality-explained'))).toContain('function 10 (life support)');
     const factors = screen.getByTestId('device-factors');
     expect(words(factors.querySelector('caption'))).toBe('Fennigkoh–Smith factors');

@@ -143,10 +143,10 @@ describe('WardView', () => {
   test('criticality shows as bars and the word', async () => {
     await show();
     const tier = (id: string) => words(within(row(id)).getByTestId('device-tier'));
-    expect(tier('pump-7')).toBe('▮▮▮▮ Life-sustaining');
-    expect(tier('pump-9')).toBe('▮▮▯▯ Therapeutic');
-    expect(tier('mon-3')).toBe('▮▯▯▯ Diagnostic');
-    expect(tier('gw-1')).toBe('▯▯▯▯ Non-clinical');
+    expect(tier('pump-7')).toBe('●●●● Life-sustaining');
+    expect(tier('pump-9')).toBe('●●○○ Therapeutic');
+    expect(tier('mon-3')).toBe('●○○○ Diagnostic');
+    expect(tier('gw-1')).toBe('○○○○ Non-clinical');
   });
 
   test('a row opens its device; Back returns to the wards', async () => {

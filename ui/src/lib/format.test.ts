@@ -158,18 +158,18 @@ describe('clinical use', () => {
 describe('criticality tiers', () => {
   const check = (tier: string, icon: string, text: string) =>
     test(`${tier} -> ${icon} ${text}`, () => expect(tierDisplay(tier)).toEqual({ icon, text }));
-  check('life_sustaining', '▮▮▮▮', 'Life-sustaining');
-  check('life_supporting', '▮▮▮▯', 'Life-supporting');
-  check('therapeutic', '▮▮▯▯', 'Therapeutic');
-  check('diagnostic', '▮▯▯▯', 'Diagnostic');
-  check('non_clinical', '▯▯▯▯', 'Non-clinical');
+  check('life_sustaining', '●●●●', 'Life-sustaining');
+  check('life_supporting', '●●●○', 'Life-supporting');
+  check('therapeutic', '●●○○', 'Therapeutic');
+  check('diagnostic', '●○○○', 'Diagnostic');
+  check('non_clinical', '○○○○', 'Non-clinical');
 
   test("the backend's label is the word shown", () => {
     expect(tierDisplay('life_sustaining', 'Life sustaining (ventilation)')).toEqual({
-      icon: '▮▮▮▮',
+      icon: '●●●●',
       text: 'Life sustaining (ventilation)',
     });
-    expect(tierDisplay('toString')).toEqual({ icon: '▯▯▯▯', text: 'toString' });
+    expect(tierDisplay('toString')).toEqual({ icon: '○○○○', text: 'toString' });
   });
 
   test('life-critical tiers', () => {

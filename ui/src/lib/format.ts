@@ -157,17 +157,17 @@ export function useStateDisplay(state: UseStateView): Toned {
 
 // Filled bars count up with how much a patient depends on the device.
 const TIER: Record<string, Display> = {
-  life_sustaining: { icon: '▮▮▮▮', text: 'Life-sustaining' },
-  life_supporting: { icon: '▮▮▮▯', text: 'Life-supporting' },
-  therapeutic: { icon: '▮▮▯▯', text: 'Therapeutic' },
-  diagnostic: { icon: '▮▯▯▯', text: 'Diagnostic' },
-  non_clinical: { icon: '▯▯▯▯', text: 'Non-clinical' },
+  life_sustaining: { icon: '●●●●', text: 'Life-sustaining' },
+  life_supporting: { icon: '●●●○', text: 'Life-supporting' },
+  therapeutic: { icon: '●●○○', text: 'Therapeutic' },
+  diagnostic: { icon: '●○○○', text: 'Diagnostic' },
+  non_clinical: { icon: '○○○○', text: 'Non-clinical' },
 };
 
 /** A criticality tier; the backend's `tierLabel`, when given, is the word shown. */
 export function tierDisplay(tier: string, label?: string | null): Display {
   const known = Object.prototype.hasOwnProperty.call(TIER, tier) ? TIER[tier] : undefined;
-  return { icon: known?.icon ?? '▯▯▯▯', text: label || known?.text || tier };
+  return { icon: known?.icon ?? '○○○○', text: label || known?.text || tier };
 }
 
 /** Whether the tier is one a patient's life depends on. */
