@@ -24,12 +24,12 @@ pub fn health_text(h: Health) -> String {
 
 fn view(data_dir: &Path, passphrase_file: Option<&Path>) -> anyhow::Result<HospitalView> {
     let store = crate::audit::open(data_dir, passphrase_file, false)?.store;
-    Ok(store.hospital_view(Utc::now(), &rules(data_dir))?)
+    Ok(store.hospital_view(Utc::now(), &rules())?)
 }
 
-/// The rules of the data directory's console: its configuration's
+/// The console's rules: its configuration's
 /// `[hospital]` table when `WARDWATCH_CONFIG` names one, else the defaults.
-fn rules(_data_dir: &Path) -> ViewRules {
+fn rules() -> ViewRules {
     std::env::var_os(wardwatch::config::ENV_CONFIG)
         .and_then(|p| wardwatch::config::ConfigFile::read(Path::new(&p)).ok())
         .and_then(|f| f.hospital)
