@@ -1,0 +1,1 @@
+//! Desktop notifications and the policy that decides them (being built).
