@@ -53,3 +53,13 @@ impl std::fmt::Display for Priority {
         write!(f, "{} {}", self.marker(), self.label())
     }
 }
+
+pub mod condition;
+pub mod priority;
+pub mod rules;
+pub mod storm;
+
+pub use condition::Condition;
+pub use priority::{assess, Assessed, Inputs, Reason};
+pub use rules::{Rules, RulesError, DEFAULT_RULES, RULES_FILE};
+pub use storm::{Storms, Verdict};
