@@ -69,8 +69,6 @@ pub mod kind {
     pub const IDENTITY_MOVED: &str = "device.identity_moved";
     /// An inventory file was imported (who, which file, what changed).
     pub const INVENTORY_IMPORTED: &str = "inventory.imported";
-    /// A condition first seen on a subject: a new incident.
-    pub const INCIDENT_OPENED: &str = "incident.opened";
     /// A resolved (or long-quiet) incident came back.
     pub const INCIDENT_RECURRED: &str = "incident.recurred";
     /// The incident rules in force at a start, when they differ from the last ones recorded.

@@ -33,6 +33,12 @@ pub fn of(alert: &Alert, rules: &[ConditionRule]) -> Condition {
             return Condition { key: rule.key.clone(), title: rule.title.clone() };
         }
     }
+    // A syslog record's MSGID names its type (RFC 5424 6.2.7); its text
+    // varies from one message to the next.
+    let syslog = matches!(alert.format, crate::model::Format::Rfc5424 | crate::model::Format::Rfc3164);
+    if syslog && !class.trim().is_empty() && class != "syslog" {
+        return Condition { key: normalized(&class), title: alert.event_class.trim().to_owned() };
+    }
     Condition { key: normalized(&name), title: alert.name.trim().to_owned() }
 }
 
@@ -66,6 +72,22 @@ fn normalized(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn syslog_records_fold_by_their_msgid_not_their_varying_text() {
+        let receipt = Receipt { received_at: chrono::Utc::now(), source_addr: None, listener: None };
+        let of_raw =
+            |raw: &str| match normalize::decode(crate::model::Format::Rfc5424, raw.as_bytes(), &receipt) {
+                Ok(a) => of(&a, &Rules::default().conditions),
+                Err(e) => panic!("{e}"),
+            };
+        let a = of_raw("<11>1 2024-05-01T10:00:00Z gw app 12 BEACON - beacon 1");
+        let b = of_raw("<11>1 2024-05-01T10:00:00Z gw app 12 BEACON - beacon 2 from elsewhere");
+        assert_eq!((a.key.as_str(), a.title.as_str()), ("beacon", "BEACON"));
+        assert_eq!(a, b);
+        let plain = of_raw("<11>1 2024-05-01T10:00:00Z gw app 12 - - disk almost full");
+        assert_eq!(plain.key, "disk-almost-full");
+    }
     use crate::incident::Rules;
     use crate::normalize::{self, Receipt};
 

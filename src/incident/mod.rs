@@ -103,7 +103,8 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 5] = [Self::Fixed, Self::FalsePositive, Self::Benign, Self::AcceptedRisk, Self::Duplicate];
+    pub const ALL: [Outcome; 5] =
+        [Self::Fixed, Self::FalsePositive, Self::Benign, Self::AcceptedRisk, Self::Duplicate];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -168,15 +169,32 @@ pub const MAX_SILENCE: chrono::Duration = chrono::Duration::minutes(60);
 pub enum Action {
     /// "I own this." Stops escalation; not the same as silence.
     Acknowledge,
-    Assign { to: String, reason: String },
-    Comment { text: String },
+    Assign {
+        to: String,
+        reason: String,
+    },
+    Comment {
+        text: String,
+    },
     /// Stop notifying for a few minutes, like an alarm-silence key.
-    Silence { minutes: u32 },
+    Silence {
+        minutes: u32,
+    },
     /// Stop notifying until `until`, with a reason; never indefinite.
-    Mute { until: DateTime<Utc>, reason: String },
-    Unmute { reason: String },
-    Resolve { outcome: Outcome, reason: String },
-    Reopen { reason: String },
+    Mute {
+        until: DateTime<Utc>,
+        reason: String,
+    },
+    Unmute {
+        reason: String,
+    },
+    Resolve {
+        outcome: Outcome,
+        reason: String,
+    },
+    Reopen {
+        reason: String,
+    },
 }
 
 impl Action {
@@ -228,7 +246,9 @@ impl Action {
                     Ok(())
                 }
             }
-            Self::Unmute { reason } | Self::Reopen { reason } | Self::Resolve { reason, .. } => text("reason", reason),
+            Self::Unmute { reason } | Self::Reopen { reason } | Self::Resolve { reason, .. } => {
+                text("reason", reason)
+            }
         }
     }
 }
@@ -249,6 +269,14 @@ pub enum ActionError {
     Unknown(i64),
     #[error("incident {id} is {state}: {what}")]
     WrongState { id: i64, state: &'static str, what: &'static str },
+    #[error("a maintenance window ends after it starts, and after now")]
+    MaintenanceEnd,
+    #[error("a maintenance window lasts at most 7 days")]
+    MaintenanceTooLong,
+    #[error("there is no maintenance window {0}")]
+    UnknownMaintenance(i64),
+    #[error("maintenance window {0} is already over")]
+    MaintenanceOver(i64),
 }
 
 impl ActionError {
@@ -260,6 +288,9 @@ impl ActionError {
             Self::MutePast | Self::MuteTooLong => "incident.mute_expiry",
             Self::Unknown(_) => "incident.unknown",
             Self::WrongState { .. } => "incident.wrong_state",
+            Self::MaintenanceEnd | Self::MaintenanceTooLong => "maintenance.window",
+            Self::UnknownMaintenance(_) => "maintenance.unknown",
+            Self::MaintenanceOver(_) => "maintenance.over",
         }
     }
 }
@@ -271,7 +302,9 @@ mod tests {
     #[test]
     fn a_mute_needs_a_reason_and_an_expiry_within_a_week() {
         let now = Utc::now();
-        let mute = |h: i64, r: &str| Action::Mute { until: now + chrono::Duration::hours(h), reason: r.into() }.check(now);
+        let mute = |h: i64, r: &str| {
+            Action::Mute { until: now + chrono::Duration::hours(h), reason: r.into() }.check(now)
+        };
         assert_eq!(mute(4, "patch window"), Ok(()));
         assert_eq!(mute(4, "  "), Err(ActionError::Missing("reason")));
         assert_eq!(mute(-1, "x"), Err(ActionError::MutePast));
@@ -288,7 +321,9 @@ mod tests {
 
     #[test]
     fn actions_read_back_as_written() -> serde_json::Result<()> {
-        let a: Action = serde_json::from_str(r#"{"action":"resolve","outcome":"false_positive","reason":"scanner is ours"}"#)?;
+        let a: Action = serde_json::from_str(
+            r#"{"action":"resolve","outcome":"false_positive","reason":"scanner is ours"}"#,
+        )?;
         assert_eq!(a, Action::Resolve { outcome: Outcome::FalsePositive, reason: "scanner is ours".into() });
         Ok(())
     }

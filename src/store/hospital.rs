@@ -28,14 +28,10 @@ use super::{micros, Store, StoreError};
 use crate::audit::{kind, Entry};
 use crate::hospital::{
     assess, AssetId, ClinicalUse, Device, DeviceState, HealthRules, Identity, IdentityKind, Inventory,
-    Location, OpenIncident, UseEvidence, UseSource, UseState, Ward, WardId,
+    Location, UseEvidence, UseSource, UseState, Ward, WardId,
 };
-use crate::model::{Alert, DeviceContext, DeviceObservation, Severity};
+use crate::model::{Alert, DeviceContext, DeviceObservation};
 use crate::normalize::is_device_address;
-
-/// An incident with nothing new for this long is closed when its condition
-/// comes back: the new alert opens a new incident.
-pub const INCIDENT_QUIET: Duration = Duration::hours(24);
 
 /// What the writer learnt while attaching an item: the device, and the audit
 /// records it owes (a device staged, an address moved).
@@ -188,7 +184,7 @@ fn write_device(tx: &Transaction<'_>, d: &Device, at_us: i64) -> Result<(), Stor
     Ok(())
 }
 
-fn sqlite(tx: &Transaction<'_>, source: rusqlite::Error) -> StoreError {
+pub(super) fn sqlite(tx: &Transaction<'_>, source: rusqlite::Error) -> StoreError {
     StoreError::Sqlite { path: tx.path().map(Into::into).unwrap_or_default(), source }
 }
 
@@ -239,40 +235,6 @@ fn put_evidence(tx: &Transaction<'_>, device: &AssetId, evidence: &UseEvidence) 
     )
     .and_then(|mut s| s.execute(params![device.as_str(), doc, evidence.at.timestamp_micros()]))
     .map_err(|e| sqlite(tx, e))?;
-    Ok(())
-}
-
-/// Folds an attached alert into its device's open incident for the
-/// alert's condition (its name), or opens one.
-fn fold(tx: &Transaction<'_>, device: &AssetId, a: &Alert, alert_id: i64) -> rusqlite::Result<()> {
-    let at_us = a.received_at.timestamp_micros();
-    let open: Option<(i64, i64)> = tx
-        .prepare_cached(
-            "SELECT id, last_us FROM incidents WHERE device_id = ?1 AND condition = ?2 AND closed_us IS NULL",
-        )?
-        .query_row(params![device.as_str(), a.name], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    match open {
-        Some((id, last)) if at_us - last <= INCIDENT_QUIET.num_microseconds().unwrap_or(i64::MAX) => {
-            tx.prepare_cached(
-                "UPDATE incidents SET count = count + 1, severity = MAX(severity, ?2),
-                    last_us = MAX(last_us, ?3), last_alert = ?4 WHERE id = ?1",
-            )?
-            .execute(params![id, a.severity.value(), at_us, alert_id])?;
-            return Ok(());
-        }
-        Some((id, last)) => {
-            let quiet = INCIDENT_QUIET.num_microseconds().unwrap_or(0);
-            tx.prepare_cached("UPDATE incidents SET closed_us = ?2 WHERE id = ?1")?
-                .execute(params![id, last.saturating_add(quiet)])?;
-        }
-        None => {}
-    }
-    tx.prepare_cached(
-        "INSERT INTO incidents (device_id, condition, severity, count, first_us, last_us, first_alert, last_alert)
-         VALUES (?1, ?2, ?3, 1, ?4, ?4, ?5, ?5)",
-    )?
-    .execute(params![device.as_str(), a.name, a.severity.value(), at_us, alert_id])?;
     Ok(())
 }
 
@@ -420,12 +382,11 @@ pub(super) fn attach_alert(tx: &Transaction<'_>, a: &Alert) -> Result<Attached, 
     Ok(out)
 }
 
-/// Links a stored alert to its devices and folds it into each one's
-/// incident for its condition.
+/// Links a stored alert to its devices (the incidents are folded by
+/// [`super::incidents::fold_alert`]).
 pub(super) fn link_alert(
     tx: &Transaction<'_>,
     devices: &[(AssetId, Role)],
-    a: &Alert,
     alert_id: i64,
 ) -> Result<(), StoreError> {
     for (id, role) in devices {
@@ -434,7 +395,6 @@ pub(super) fn link_alert(
         )
         .and_then(|mut s| s.execute(params![id.as_str(), alert_id, role.as_str()]))
         .map_err(|e| sqlite(tx, e))?;
-        fold(tx, id, a, alert_id).map_err(|e| sqlite(tx, e))?;
     }
     Ok(())
 }
@@ -646,7 +606,7 @@ impl Store {
                 seen.insert(id, at);
             }
         }
-        let mut incidents = self.open_incidents(now)?;
+        let mut incidents = super::incidents::open_per_device(self, now)?;
         let states = devices
             .into_iter()
             .map(|device| {
@@ -659,46 +619,6 @@ impl Store {
             })
             .collect();
         Ok(HospitalView { wards: self.wards()?, devices: states })
-    }
-
-    /// Open incidents per device: not closed, and with an alert within
-    /// [`INCIDENT_QUIET`] of `now`; worst first.
-    fn open_incidents(&self, now: DateTime<Utc>) -> Result<HashMap<String, Vec<OpenIncident>>, StoreError> {
-        let since = (now - INCIDENT_QUIET).timestamp_micros();
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT id, device_id, condition, severity, count, first_us, last_us FROM incidents
-                 WHERE closed_us IS NULL AND last_us >= ?1 ORDER BY severity DESC, last_us DESC",
-            )
-            .map_err(|e| self.wrap(e))?;
-        let rows = stmt
-            .query_map([since], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, i64>(5)?,
-                    r.get::<_, i64>(6)?,
-                ))
-            })
-            .map_err(|e| self.wrap(e))?;
-        let mut out: HashMap<String, Vec<OpenIncident>> = HashMap::new();
-        for row in rows {
-            let (id, device, condition, severity, count, first, last) = row.map_err(|e| self.wrap(e))?;
-            let (Some(first_seen), Some(last_seen)) = (micros(first), micros(last)) else { continue };
-            out.entry(device).or_default().push(OpenIncident {
-                id,
-                condition,
-                severity: Severity::clamped(severity),
-                count: count as u64,
-                first_seen,
-                last_seen,
-            });
-        }
-        Ok(out)
     }
 
     /// The newest alerts attached to `device`.
@@ -789,7 +709,7 @@ impl Store {
                 put_ward(tx, w)?;
             }
             for (staged, by) in adopted {
-                adopt(tx, staged, by, at_us)?;
+                adopt(tx, staged, by)?;
             }
             for d in devices {
                 let mut d = d.clone();
@@ -907,18 +827,13 @@ fn put_ward(tx: &Transaction<'_>, w: &Ward) -> Result<(), StoreError> {
 /// it: its alerts, incidents (a condition open on both is closed on the
 /// staged side), sightings, clinical-use evidence (the newer wins) and its
 /// identity rows, history included, so old alerts resolve to `by`.
-fn adopt(tx: &Transaction<'_>, staged: &AssetId, by: &AssetId, at_us: i64) -> Result<(), StoreError> {
+fn adopt(tx: &Transaction<'_>, staged: &AssetId, by: &AssetId) -> Result<(), StoreError> {
     let (s, b) = (staged.as_str(), by.as_str());
-    let steps: [(&str, &[&dyn rusqlite::ToSql]); 11] = [
+    super::incidents::adopt(tx, staged, by)?;
+    let steps: [(&str, &[&dyn rusqlite::ToSql]); 9] = [
         ("UPDATE alerts SET device_id = ?2 WHERE device_id = ?1", &[&s, &b]),
         ("UPDATE OR IGNORE alert_devices SET device_id = ?2 WHERE device_id = ?1", &[&s, &b]),
         ("DELETE FROM alert_devices WHERE device_id = ?1", &[&s]),
-        (
-            "UPDATE incidents SET closed_us = ?3 WHERE device_id = ?1 AND closed_us IS NULL
-             AND condition IN (SELECT condition FROM incidents WHERE device_id = ?2 AND closed_us IS NULL)",
-            &[&s, &b, &at_us],
-        ),
-        ("UPDATE incidents SET device_id = ?2 WHERE device_id = ?1", &[&s, &b]),
         (
             "INSERT INTO device_activity (device_id, first_seen_us, last_seen_us)
              SELECT ?2, first_seen_us, last_seen_us FROM device_activity WHERE device_id = ?1 AND true

@@ -12,15 +12,15 @@ use crate::hospital::{
 use crate::model::{DeviceContext, DeviceId, DeviceObservation};
 use crate::normalize::{self, Receipt};
 
-fn key() -> crate::keys::SecretKey {
+pub(super) fn key() -> crate::keys::SecretKey {
     crate::keys::SecretKey::from_bytes([7; 32])
 }
 
-fn t(s: i64) -> DateTime<Utc> {
+pub(super) fn t(s: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 2, 12, 0, 0).single().unwrap_or_default() + Duration::seconds(s)
 }
 
-fn id(s: &str) -> AssetId {
+pub(super) fn id(s: &str) -> AssetId {
     AssetId(s.into())
 }
 
@@ -28,7 +28,7 @@ fn ip(v: &str) -> Identity {
     Identity::new(IdentityKind::Ip, v).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn pump(asset: &str, ip_: &str, eui: &str) -> Device {
+pub(super) fn pump(asset: &str, ip_: &str, eui: &str) -> Device {
     Device {
         id: id(asset),
         kind: DeviceKind::InfusionPump,
@@ -48,7 +48,7 @@ fn pump(asset: &str, ip_: &str, eui: &str) -> Device {
     }
 }
 
-fn icu() -> Ward {
+pub(super) fn icu() -> Ward {
     Ward {
         id: WardId("icu".into()),
         site: "General".into(),
@@ -58,7 +58,7 @@ fn icu() -> Ward {
 }
 
 /// A CEF alert from `src` to `dst`, received at `at`.
-fn cef(src: &str, dst: &str, name: &str, severity: u8, at: DateTime<Utc>) -> Ingested {
+pub(super) fn cef(src: &str, dst: &str, name: &str, severity: u8, at: DateTime<Utc>) -> Ingested {
     let receipt =
         Receipt { received_at: at, source_addr: None, listener: Some("tcp://127.0.0.1:5514".into()) };
     let raw = format!("CEF:0|Sim|IDS|1|100|{name}|{severity}|src={src} dst={dst}");
@@ -88,17 +88,21 @@ fn hl7(eui: &str, patient: bool, at: DateTime<Utc>) -> Ingested {
     })
 }
 
-fn open() -> (tempfile::TempDir, Store) {
+pub(super) fn open() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let store = Store::open(dir.path(), &key()).unwrap_or_else(|e| panic!("{e}"));
     (dir, store)
 }
 
-fn import(store: &mut Store, devices: &[Device], at: DateTime<Utc>) -> Result<ImportApplied, StoreError> {
+pub(super) fn import(
+    store: &mut Store,
+    devices: &[Device],
+    at: DateTime<Utc>,
+) -> Result<ImportApplied, StoreError> {
     store.apply_import(&[icu()], devices, &[], "tester", &serde_json::json!({"file": "test.csv"}), at)
 }
 
-fn state<'a>(view: &'a HospitalView, asset: &str) -> &'a crate::hospital::DeviceState {
+pub(super) fn state<'a>(view: &'a HospitalView, asset: &str) -> &'a crate::hospital::DeviceState {
     view.devices
         .iter()
         .find(|d| d.device.id.as_str() == asset)
@@ -167,14 +171,14 @@ fn unknown_local_devices_are_staged_with_an_audit_record_and_adopted_on_import()
     Ok(())
 }
 
-fn audit_kinds(store: &Store) -> Result<Vec<String>, StoreError> {
+pub(super) fn audit_kinds(store: &Store) -> Result<Vec<String>, StoreError> {
     let mut stmt =
         store.connection().prepare("SELECT kind FROM audit_log ORDER BY seq").map_err(|e| store.wrap(e))?;
     let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| store.wrap(e))?;
     rows.collect::<rusqlite::Result<_>>().map_err(|e| store.wrap(e))
 }
 
-fn assert_chain_intact(store: &Store) -> Result<(), StoreError> {
+pub(super) fn assert_chain_intact(store: &Store) -> Result<(), StoreError> {
     let report =
         verify_chain(store.connection(), VerifyFrom::Genesis, None, None).map_err(|e| store.wrap(e))?;
     assert!(report.ok(), "{:?}", report.damage);
@@ -263,16 +267,22 @@ fn a_second_connection_appends_without_forking_the_chain() -> Result<(), StoreEr
 }
 
 #[test]
-fn an_incident_quiet_for_a_day_is_closed_when_its_condition_returns() -> Result<(), StoreError> {
+fn an_incident_quiet_for_a_day_is_reopened_when_its_condition_returns() -> Result<(), StoreError> {
     let (_dir, mut store) = open();
     import(&mut store, &[pump("P1", "10.1.0.5", "0011223344556677")], t(0))?;
     store.append(&mut [cef("203.0.113.9", "10.1.0.5", "Scan", 3, t(1))])?;
-    let day = INCIDENT_QUIET.num_seconds();
+    let day = store.incident_rules().recurrence().num_seconds();
     store.append(&mut [cef("203.0.113.9", "10.1.0.5", "Scan", 3, t(2 + day))])?;
     let view = store.hospital_view(t(3 + day), &ViewRules::default())?;
     let p = state(&view, "P1");
-    assert_eq!(p.incidents.len(), 1);
-    assert_eq!((p.incidents[0].count, p.incidents[0].first_seen), (1, t(2 + day)));
+    assert_eq!(p.incidents.len(), 1, "one incident, reopened, not a second one");
+    assert_eq!(
+        (p.incidents[0].count, p.incidents[0].first_seen, p.incidents[0].last_seen),
+        (2, t(1), t(2 + day))
+    );
+    let record = store.incident_record(p.incidents[0].id)?.unwrap_or_else(|| panic!("no incident"));
+    assert_eq!(record.reopened, 1);
+    assert!(audit_kinds(&store)?.contains(&kind::INCIDENT_RECURRED.to_owned()));
     // And a day after that, nothing is open.
     let later = store.hospital_view(t(4 + 2 * day), &ViewRules::default())?;
     assert!(state(&later, "P1").incidents.is_empty());

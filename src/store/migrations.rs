@@ -220,6 +220,81 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (device_id, alert_id)
     ) WITHOUT ROWID;
     ALTER TABLE alerts ADD COLUMN device_id TEXT;",
+    // 10: incidents (see `store::incidents`): one row per subject (a device,
+    // an address, a flooding condition) and condition for ever, reopened
+    // when it recurs; the people's work on it (state, owner, mute with
+    // reason and expiry, silence, outcome), the notification policy's
+    // memory, its contributing sources and alerts, its history, and
+    // maintenance windows. The old table's newest row per device and
+    // condition is kept.
+    "CREATE TABLE incidents_v10 (
+        id INTEGER PRIMARY KEY,
+        subject_kind TEXT NOT NULL CHECK (subject_kind IN ('device', 'address', 'signature')),
+        subject TEXT NOT NULL,
+        device_id TEXT,
+        condition TEXT NOT NULL,
+        title TEXT NOT NULL,
+        storm INTEGER NOT NULL DEFAULT 0 CHECK (storm IN (0, 1)),
+        severity INTEGER NOT NULL CHECK (severity BETWEEN 0 AND 10),
+        count INTEGER NOT NULL,
+        first_us INTEGER NOT NULL,
+        last_us INTEGER NOT NULL,
+        first_alert INTEGER,
+        last_alert INTEGER,
+        sources TEXT NOT NULL DEFAULT '[]',
+        state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'acknowledged', 'resolved')),
+        owner TEXT,
+        assignee TEXT,
+        muted_until_us INTEGER,
+        mute_reason TEXT,
+        muted_by TEXT,
+        silenced_until_us INTEGER,
+        outcome TEXT,
+        reopened INTEGER NOT NULL DEFAULT 0,
+        notice TEXT,
+        CHECK ((muted_until_us IS NULL) = (mute_reason IS NULL))
+    );
+    INSERT INTO incidents_v10 (id, subject_kind, subject, device_id, condition, title, severity, count,
+        first_us, last_us, first_alert, last_alert, state)
+        SELECT id, 'device', device_id, device_id, condition, condition, severity, count, first_us, last_us,
+            first_alert, last_alert, CASE WHEN closed_us IS NULL THEN 'open' ELSE 'resolved' END
+        FROM incidents WHERE id IN (SELECT MAX(id) FROM incidents GROUP BY device_id, condition);
+    DROP TABLE incidents;
+    ALTER TABLE incidents_v10 RENAME TO incidents;
+    CREATE UNIQUE INDEX incidents_key ON incidents (subject_kind, subject, condition);
+    CREATE INDEX incidents_recent ON incidents (last_us);
+    CREATE INDEX incidents_device ON incidents (device_id);
+    CREATE TABLE incident_alerts (
+        incident_id INTEGER NOT NULL,
+        alert_id INTEGER NOT NULL,
+        PRIMARY KEY (incident_id, alert_id)
+    ) WITHOUT ROWID;
+    INSERT OR IGNORE INTO incident_alerts (incident_id, alert_id)
+        SELECT i.id, d.alert_id FROM incidents i
+        JOIN alert_devices d ON d.device_id = i.device_id
+        JOIN alerts a ON a.id = d.alert_id AND a.name = i.condition;
+    CREATE TABLE incident_events (
+        id INTEGER PRIMARY KEY,
+        incident_id INTEGER NOT NULL,
+        at_us INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        text TEXT NOT NULL,
+        reason TEXT
+    );
+    CREATE INDEX incident_events_incident ON incident_events (incident_id, id);
+    CREATE TABLE maintenance_windows (
+        id INTEGER PRIMARY KEY,
+        scope TEXT NOT NULL CHECK (scope IN ('device', 'ward')),
+        target TEXT NOT NULL,
+        start_us INTEGER NOT NULL,
+        end_us INTEGER NOT NULL CHECK (end_us > start_us),
+        reason TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_us INTEGER NOT NULL,
+        ended_us INTEGER
+    );
+    CREATE INDEX maintenance_active ON maintenance_windows (end_us);",
 ];
 
 pub(super) fn version(conn: &Connection) -> rusqlite::Result<i64> {
@@ -270,6 +345,7 @@ mod tests {
         0xd0875885e499a224,
         0x9cb0_90fe_3891_7aaa,
         0x0410_a4a8_246f_3bce,
+        0x9ec2_8e20_0610_c9e9,
     ];
 
     #[test]
@@ -314,7 +390,10 @@ mod tests {
                 "device_peers",
                 "device_seen",
                 "devices",
+                "incident_alerts",
+                "incident_events",
                 "incidents",
+                "maintenance_windows",
                 "rejected",
                 "wards"
             ]

@@ -11,6 +11,7 @@ mod audit_log;
 mod cipher;
 mod context;
 mod hospital;
+mod incidents;
 mod migrations;
 
 use std::net::{IpAddr, SocketAddr};
@@ -31,7 +32,11 @@ use crate::model::{
 
 pub(crate) use cipher::{key_pragma, quiet_cipher_log};
 pub use context::{DeviceSeen, DeviceSummary, EventTypeSeen, PeerSeen};
-pub use hospital::{Assignment, HospitalView, IdentityPeriod, ImportApplied, ViewRules, INCIDENT_QUIET};
+pub use hospital::{Assignment, HospitalView, IdentityPeriod, ImportApplied, ViewRules};
+pub use incidents::{
+    assess_incident, clinical_use_of, incident_key, Incident, IncidentEvent, IncidentFilter, IncidentRecord,
+    MaintenanceScope, MaintenanceWindow, Mute, Notice, MAX_MAINTENANCE,
+};
 pub use migrations::MIGRATIONS;
 
 /// The database's file name inside the data directory.
@@ -67,6 +72,8 @@ pub enum StoreError {
     UnknownDevice(String),
     #[error("there is no ward {0}")]
     UnknownWard(String),
+    #[error("{0}")]
+    Incident(#[from] crate::incident::ActionError),
 }
 
 impl StoreError {
@@ -78,6 +85,7 @@ impl StoreError {
             Self::Busy { .. } => "audit.busy",
             Self::UnknownDevice(_) => "hospital.unknown_device",
             Self::UnknownWard(_) => "hospital.unknown_ward",
+            Self::Incident(e) => e.code(),
             Self::Sqlite { source, .. } if audit_log::is_disk_full(source) => "store.disk_full",
             _ => "store.error",
         }
@@ -104,6 +112,8 @@ pub struct Store {
     signer: Option<SigningKey>,
     /// Told of every audit record once its transaction has committed.
     on_commit: Option<CommitHook>,
+    /// How alerts fold into incidents.
+    folding: incidents::Folding,
 }
 
 /// What [`Store::retire_front`] removed from the live tables.
@@ -241,6 +251,7 @@ impl Store {
             last_checkpoint: 0,
             signer: None,
             on_commit: None,
+            folding: incidents::Folding::new(crate::incident::Rules::default()),
         }
     }
 
@@ -374,8 +385,11 @@ impl Store {
                                 attached.primary().map(|d| d.as_str()),
                             ])
                             .map_err(wrap)?;
-                        a.id = Some(AlertId(tx.last_insert_rowid()));
-                        hospital::link_alert(&tx, &attached.devices, a, tx.last_insert_rowid())?;
+                        let alert_id = tx.last_insert_rowid();
+                        a.id = Some(AlertId(alert_id));
+                        hospital::link_alert(&tx, &attached.devices, alert_id)?;
+                        let folded =
+                            incidents::fold_alert(&tx, &mut self.folding, &attached.devices, a, alert_id)?;
                         let entry =
                             Entry::new(a.received_at, actor(a.listener.as_deref()), kind::ALERT_RECEIVED, a)?;
                         if tell {
@@ -384,6 +398,8 @@ impl Store {
                         }
                         head = audit_log::insert(&mut audit_stmt, &head, entry).map_err(wrap)?;
                         head = extra(&mut audit_stmt, head, attached.entries, tell.then_some(&mut committed))
+                            .map_err(wrap)?;
+                        head = extra(&mut audit_stmt, head, folded, tell.then_some(&mut committed))
                             .map_err(wrap)?;
                     }
                     Ingested::Device(d) => {
@@ -857,3 +873,6 @@ mod tests;
 
 #[cfg(test)]
 mod hospital_tests;
+
+#[cfg(test)]
+mod incidents_tests;
