@@ -610,3 +610,67 @@ test('the console window shows real syslog alerts as they arrive', { timeout: 12
   });
 
 });
+
+test('an incident is acknowledged and muted with a reason from its view', { timeout: 90_000 }, async (t) => {
+  let failed = false;
+  const step = async (name, fn) => {
+    if (failed) return t.test(name, { skip: 'an earlier step failed' });
+    return t.test(name, async () => {
+      try {
+        await fn();
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    });
+  };
+  const muteReason = `e2e mute ${hex()}`;
+
+  await step('the Incidents screen lists the incidents the alerts above were folded into', async () => {
+    await click('[data-testid="nav-incidents"]');
+    await waitFor(async () => (await findAll('[data-testid="incident-list"]')).length === 1, 'the incident list');
+    // The backend folds the alerts sent by the first test into incidents; the first row is the highest priority.
+    await waitFor(async () => (await findAll('[data-testid^="incident-row-"]')).length > 0, 'an incident row');
+  });
+
+  await step('the first incident opens; Acknowledge makes it acknowledged', async () => {
+    const [row] = await findAll('[data-testid^="incident-row-"]');
+    const id = await attr(row, 'data-incident');
+    await wd('POST', `/element/${row}/click`, {});
+    await waitFor(async () => (await findAll(`[data-testid="incident-view"][data-incident="${id}"] [data-testid="incident-view-title"]`)).length === 1, `the view of incident ${id}`);
+    await click('[data-testid="incident-ack"]');
+    const stateText = await waitFor(async () => {
+      const [st] = await findAll('[data-testid="incident-view-state"][data-state="acknowledged"]');
+      return st && (await text(st));
+    }, 'the incident state to be acknowledged');
+    assert.match(stateText, /Acknowledged/, `the state is in words: ${JSON.stringify(stateText)}`);
+  });
+
+  await step('Mute… with a reason and an expiry shows the mute and its reason', async () => {
+    await click('[data-testid="incident-mute"]');
+    const [reason] = await waitFor(async () => {
+      const found = await findAll('[data-testid="mute-reason"]');
+      return found.length > 0 && found;
+    }, 'the mute dialog');
+    await wd('POST', `/element/${reason}/value`, { text: muteReason });
+    await click('[data-testid="mute-expiry"] option[value="4"]');
+    await click('[data-testid="mute-confirm"]');
+    const muted = await waitFor(async () => {
+      const [m] = await findAll('[data-testid="incident-view-muted"]');
+      const mText = m && (await text(m));
+      return mText && mText.includes(muteReason) && mText;
+    }, `a mute marker with the reason "${muteReason}"`);
+    assert.match(muted, /Muted until/, `the mute says until when: ${muted}`);
+    assert.equal((await findAll('[data-testid="mute-dialog"]')).length, 0, 'the dialog closed');
+  });
+
+  await step('the audit log records the acknowledgement and the mute', async () => {
+    // TODO(audit kinds): the CLI cannot list record kinds yet (`wardwatch audit verify --json`
+    // prints the verified range only; `audit export` writes an encrypted archive). Once it can
+    // (e.g. `wardwatch audit verify --data-dir DIR --json` with kinds, or an `audit show`), run it
+    // here with cliBinary() on path.join(state.tmp, 'data') (env XDG_CONFIG_HOME/XDG_CACHE_HOME as
+    // in before()) and assert that it contains `incident.acknowledged` and `incident.muted`.
+    t.diagnostic('audit kinds not checked: the CLI does not list record kinds yet (TODO above)');
+  });
+});
+

@@ -2,7 +2,7 @@ import { clearMocks } from '@tauri-apps/api/mocks';
 import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
 import { afterEach, describe, expect, test } from 'vitest';
 import App from './App.svelte';
-import { alert, deviceDetail, deviceRow, fakeBackend, listener, overview, wardTile } from './lib/testing';
+import { alert, deviceDetail, deviceRow, fakeBackend, incidentDetail, incidentList, incidentRow, listener, overview, wardTile } from './lib/testing';
 
 afterEach(() => clearMocks());
 
@@ -180,5 +180,48 @@ describe('App', () => {
     await waitFor(() =>
       expect(screen.getByTestId('alert-empty').textContent?.trim()).toBe('No alerts yet. Listening on udp://127.0.0.1:5514.'),
     );
+  });
+
+  test('Incidents: the count of high ones on the button, the list, and an incident beside it', async () => {
+    const rows = [incidentRow(4), incidentRow(5, { priority: 'low', title: 'Port scan' })];
+    fakeBackend(hospital({ list_incidents: () => incidentList(rows), incident_detail: ({ id }) => incidentDetail(rows.find((r) => r.id === id) ?? rows[0]!) }));
+    render(App);
+    expect(words(await screen.findByTestId('nav-incidents-high'))).toBe('*** 1 high');
+    await fireEvent.click(screen.getByTestId('nav-incidents'));
+    expect(screen.getByTestId('nav-incidents').getAttribute('aria-current')).toBe('page');
+    expect(screen.getByTestId('nav-wards').getAttribute('aria-current')).toBeNull();
+    await fireEvent.click(await screen.findByTestId('incident-row-5'));
+    expect((await screen.findByTestId('incident-view')).dataset.incident).toBe('5');
+    expect(words(await screen.findByTestId('incident-view-title'))).toBe('Port scan');
+    expect(screen.getByTestId('incident-list')).toBeTruthy();
+  });
+
+  test('a click on a desktop notification opens its incident', async () => {
+    const backend = fakeBackend(hospital({ list_incidents: () => incidentList([incidentRow(9)]), incident_detail: () => incidentDetail(incidentRow(9)) }));
+    render(App);
+    await screen.findAllByTestId('ward-tile');
+    await waitFor(async () => {
+      await backend.emit('open-incident', 9);
+      expect(screen.getByTestId('incident-view').dataset.incident).toBe('9');
+    });
+    expect(screen.getByTestId('nav-incidents').getAttribute('aria-current')).toBe('page');
+  });
+
+  test('Maintenance opens from the incidents page and closes', async () => {
+    fakeBackend(hospital({ list_incidents: () => incidentList([]), list_maintenance: () => [] }));
+    render(App);
+    await fireEvent.click(screen.getByTestId('nav-incidents'));
+    await fireEvent.click(screen.getByTestId('open-maintenance'));
+    expect(screen.getByTestId('maintenance-dialog')).toBeTruthy();
+    await fireEvent.click(screen.getByTestId('maintenance-close'));
+    expect(screen.queryByTestId('maintenance-dialog')).toBeNull();
+  });
+
+  test('without incident commands the app still works and claims no count', async () => {
+    fakeBackend(hospital());
+    render(App);
+    await screen.findAllByTestId('ward-tile');
+    expect(screen.queryByTestId('nav-incidents-high')).toBeNull();
+    expect(screen.queryByTestId('error-banner')).toBeNull();
   });
 });

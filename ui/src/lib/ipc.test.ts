@@ -4,7 +4,11 @@ import { afterEach, describe, expect, test, vi } from 'vitest';
 import type { AlertStreamEvent } from './bindings/AlertStreamEvent';
 import type { IntegrityView } from './bindings/IntegrityView';
 import {
+  actOnIncident,
+  addMaintenance,
   assignDevice,
+  endMaintenance,
+  incidentDetail,
   deviceDetail,
   integrityStatus,
   inventoryImport,
@@ -12,6 +16,9 @@ import {
   isIpcError,
   listAlerts,
   listenerStatus,
+  listIncidents,
+  listMaintenance,
+  onOpenIncident,
   setClinicalUse,
   stagedQueue,
   subscribeAlerts,
@@ -25,6 +32,10 @@ import {
   deviceRow,
   fakeBackend,
   importPreview,
+  incidentDetail as incidentDetailOf,
+  incidentList,
+  incidentRow,
+  maintenance,
   overview,
   wardTile,
 } from './testing';
@@ -207,5 +218,78 @@ describe('hospital calls', () => {
       code: 'hospital.reason_required',
       message: 'say why: the reason goes into the audit log',
     });
+  });
+});
+
+describe('incident calls', () => {
+  test('list_incidents is sent with the filter', async () => {
+    const list = incidentList([incidentRow(2), incidentRow(1)]);
+    const backend = fakeBackend({ list_incidents: () => list });
+    const filter = { ward: 'icu-1', priority: 'high' as const, state: null, openOnly: true };
+    expect(await listIncidents(filter)).toEqual(list);
+    expect(backend.calls).toEqual([{ cmd: 'list_incidents', args: { filter } }]);
+  });
+
+  test('incident_detail is sent with the id', async () => {
+    const detail = incidentDetailOf(incidentRow(4));
+    const backend = fakeBackend({ incident_detail: () => detail });
+    expect(await incidentDetail(4)).toEqual(detail);
+    expect(backend.calls).toEqual([{ cmd: 'incident_detail', args: { id: 4 } }]);
+  });
+
+  test('incident_act is sent with the id and the tagged action, and returns the row', async () => {
+    const row = incidentRow(4, { state: 'resolved', outcome: 'false_positive' });
+    const backend = fakeBackend({ incident_act: () => row });
+    const action = { action: 'resolve' as const, outcome: 'false_positive' as const, reason: 'our scanner' };
+    expect(await actOnIncident(4, action)).toEqual(row);
+    expect(backend.calls).toEqual([{ cmd: 'incident_act', args: { id: 4, action } }]);
+  });
+
+  test('maintenance: list without arguments, add with scope, target, start, end and reason, end with id and reason', async () => {
+    const w = maintenance(3);
+    const backend = fakeBackend({ list_maintenance: () => [w], add_maintenance: () => w, end_maintenance: () => ({ ...w, active: false }) });
+    expect(await listMaintenance()).toEqual([w]);
+    await addMaintenance('ward', 'icu-1', '2026-11-28T10:00:00Z', '2026-11-28T12:00:00Z', 'cleaning');
+    await endMaintenance(3, 'done early');
+    expect(backend.calls).toEqual([
+      { cmd: 'list_maintenance', args: {} },
+      { cmd: 'add_maintenance', args: { scope: 'ward', target: 'icu-1', start: '2026-11-28T10:00:00Z', end: '2026-11-28T12:00:00Z', reason: 'cleaning' } },
+      { cmd: 'end_maintenance', args: { id: 3, reason: 'done early' } },
+    ]);
+  });
+
+  test('a refusal reaches the caller as the IpcError', async () => {
+    fakeBackend({
+      incident_act: () => {
+        throw { code: 'incident.mute_expiry', message: 'a mute lasts at most 7 days: no mute is indefinite' };
+      },
+    });
+    await expect(actOnIncident(1, { action: 'mute', until: '2027-01-01T00:00:00Z', reason: 'x' })).rejects.toEqual({
+      code: 'incident.mute_expiry',
+      message: 'a mute lasts at most 7 days: no mute is indefinite',
+    });
+  });
+});
+
+describe('onOpenIncident', () => {
+  test('hands over the incident id of each open-incident event until stopped', async () => {
+    const backend = fakeBackend({});
+    const seen: number[] = [];
+    const stop = await onOpenIncident((id) => seen.push(id));
+    await backend.emit('open-incident', 12);
+    await backend.emit('open-incident', 3);
+    await backend.emit('other-event', 99);
+    expect(seen).toEqual([12, 3]);
+    stop();
+    await backend.emit('open-incident', 5);
+    expect(seen).toEqual([12, 3]);
+  });
+
+  test('ignores a payload that is no id', async () => {
+    const backend = fakeBackend({});
+    const handler = vi.fn();
+    await onOpenIncident(handler);
+    await backend.emit('open-incident', 'twelve');
+    expect(handler).not.toHaveBeenCalled();
   });
 });

@@ -1,6 +1,7 @@
 // The one door to the Rust backend: every `invoke` of the UI lives here.
 // Each call resolves to a typed value or rejects with an `IpcError`.
 import { Channel, invoke, type InvokeArgs } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
 import type { AlertStreamEvent } from './bindings/AlertStreamEvent';
 import type { AlertView } from './bindings/AlertView';
 import type { ConsoleInfo } from './bindings/ConsoleInfo';
@@ -8,9 +9,16 @@ import type { DeviceDetail } from './bindings/DeviceDetail';
 import type { DeviceRow } from './bindings/DeviceRow';
 import type { ImportPreview } from './bindings/ImportPreview';
 import type { ImportResult } from './bindings/ImportResult';
+import type { IncidentAction } from './bindings/IncidentAction';
+import type { IncidentDetail } from './bindings/IncidentDetail';
+import type { IncidentFilter } from './bindings/IncidentFilter';
+import type { IncidentList } from './bindings/IncidentList';
+import type { IncidentRow } from './bindings/IncidentRow';
 import type { IntegrityView } from './bindings/IntegrityView';
 import type { IpcError } from './bindings/IpcError';
 import type { ListenerView } from './bindings/ListenerView';
+import type { MaintenanceScope } from './bindings/MaintenanceScope';
+import type { MaintenanceView } from './bindings/MaintenanceView';
 import type { RejectedView } from './bindings/RejectedView';
 import type { StagedQueue } from './bindings/StagedQueue';
 import type { UseStateView } from './bindings/UseStateView';
@@ -160,4 +168,63 @@ export function inventoryImport(
   fileName: string,
 ): Promise<ImportResult> {
   return call<ImportResult>('inventory_import', { text, format, mapping, fileName });
+}
+
+// ---- Incidents ----
+
+/** The incidents the filter lets through, high priority first, then the latest; with the counts. */
+export function listIncidents(filter: IncidentFilter): Promise<IncidentList> {
+  return call<IncidentList>('list_incidents', { filter });
+}
+
+/** One incident with its alerts (newest first, at most 200) and its history. Rejects with `incident.unknown`. */
+export function incidentDetail(id: number): Promise<IncidentDetail> {
+  return call<IncidentDetail>('incident_detail', { id });
+}
+
+/**
+ * Acknowledges, assigns, comments, silences, mutes, unmutes, resolves or
+ * reopens an incident, recorded in the audit log with who did it; resolves to
+ * the incident as it is now. Rejects with `incident.reason_required`,
+ * `incident.mute_expiry`, `incident.wrong_state`, ...
+ */
+export function actOnIncident(id: number, action: IncidentAction): Promise<IncidentRow> {
+  return call<IncidentRow>('incident_act', { id, action });
+}
+
+/** Every maintenance window, the active ones and those ended or past. */
+export function listMaintenance(): Promise<MaintenanceView[]> {
+  return call<MaintenanceView[]>('list_maintenance');
+}
+
+/**
+ * Sets a maintenance window on a device or a ward (RFC 3339 start and end,
+ * at most 7 days apart), with the reason recorded in the audit log.
+ */
+export function addMaintenance(
+  scope: MaintenanceScope,
+  target: string,
+  start: string,
+  end: string,
+  reason: string,
+): Promise<MaintenanceView> {
+  return call<MaintenanceView>('add_maintenance', { scope, target, start, end, reason });
+}
+
+/** Ends a maintenance window now, with the reason recorded in the audit log. */
+export function endMaintenance(id: number, reason: string): Promise<MaintenanceView> {
+  return call<MaintenanceView>('end_maintenance', { id, reason });
+}
+
+/** The backend event sent when a person clicks a desktop notification; its payload is the incident id. */
+export const OPEN_INCIDENT_EVENT = 'open-incident';
+
+/**
+ * Calls `handler` with the incident id each time a desktop notification is
+ * clicked; resolves to the function that stops listening.
+ */
+export function onOpenIncident(handler: (id: number) => void): Promise<() => void> {
+  return listen<number>(OPEN_INCIDENT_EVENT, (event) => {
+    if (typeof event.payload === 'number') handler(event.payload);
+  });
 }

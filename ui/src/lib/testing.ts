@@ -1,6 +1,7 @@
 // Test helpers: sample payloads and a fake backend on top of `@tauri-apps/api/mocks`.
 // Imported by *.test.ts only; never by the app.
 import type { Channel } from '@tauri-apps/api/core';
+import { emit } from '@tauri-apps/api/event';
 import { mockIPC } from '@tauri-apps/api/mocks';
 import type { AlertStreamEvent } from './bindings/AlertStreamEvent';
 import type { AlertView } from './bindings/AlertView';
@@ -8,8 +9,12 @@ import type { DeviceDetail } from './bindings/DeviceDetail';
 import type { DeviceRow } from './bindings/DeviceRow';
 import type { HealthLevel } from './bindings/HealthLevel';
 import type { ImportPreview } from './bindings/ImportPreview';
+import type { IncidentDetail } from './bindings/IncidentDetail';
+import type { IncidentList } from './bindings/IncidentList';
+import type { IncidentRow } from './bindings/IncidentRow';
 import type { IncidentView } from './bindings/IncidentView';
 import type { ListenerView } from './bindings/ListenerView';
+import type { MaintenanceView } from './bindings/MaintenanceView';
 import type { RejectedView } from './bindings/RejectedView';
 import type { WardTile } from './bindings/WardTile';
 import type { WardsOverview } from './bindings/WardsOverview';
@@ -205,6 +210,97 @@ export function importPreview(over: Partial<ImportPreview> = {}): ImportPreview 
   };
 }
 
+/** An incident of the new incident list: a high one on pump-7 in ICU 1, open, notified. */
+export function incidentRow(id: number, over: Partial<IncidentRow> = {}): IncidentRow {
+  return {
+    id,
+    key: `device:pump-7:failed_login:${id}`,
+    subjectKind: 'device',
+    subject: 'pump-7',
+    deviceId: 'pump-7',
+    deviceLabel: 'Infusion pump pump-7',
+    ward: 'icu-1',
+    wardName: 'ICU 1',
+    condition: 'failed_login',
+    title: 'Repeated failed logins',
+    storm: false,
+    priority: 'high',
+    priorityLabel: 'High',
+    score: 0.82,
+    reasons: [
+      { factor: 'severity', text: 'Severity 8 of 10 (high)' },
+      { factor: 'criticality', text: 'The device is life-sustaining' },
+    ],
+    count: 3,
+    firstSeen: ago(600),
+    lastSeen: ago(180),
+    sources: ['cef · Acme Medical InfusionGate'],
+    state: 'open',
+    stateLabel: 'Open',
+    owner: null,
+    assignee: null,
+    muted: null,
+    silencedUntil: null,
+    maintenance: null,
+    notice: { kind: 'notified', at: ago(590), text: 'notified at 09:50 to security officer' },
+    reopened: 0,
+    outcome: null,
+    ...over,
+  };
+}
+
+export function incidentList(rows: IncidentRow[], over: Partial<IncidentList> = {}): IncidentList {
+  const unresolved = rows.filter((r) => r.state !== 'resolved');
+  return {
+    incidents: rows,
+    counts: {
+      open: rows.filter((r) => r.state === 'open').length,
+      acknowledged: rows.filter((r) => r.state === 'acknowledged').length,
+      resolved: rows.filter((r) => r.state === 'resolved').length,
+      high: unresolved.filter((r) => r.priority === 'high').length,
+      medium: unresolved.filter((r) => r.priority === 'medium').length,
+      low: unresolved.filter((r) => r.priority === 'low').length,
+    },
+    ...over,
+  };
+}
+
+export function incidentDetail(row: IncidentRow, over: Partial<IncidentDetail> = {}): IncidentDetail {
+  return {
+    incident: row,
+    alerts: [],
+    history: [],
+    clinicalUse: {
+      state: 'in_use',
+      label: 'In use with a patient',
+      source: 'HL7 ORU^R01 with a patient',
+      since: ago(900),
+      countsAsInUse: true,
+    },
+    kindLabel: 'Infusion pump',
+    tierLabel: 'Life-sustaining',
+    room: '12',
+    bed: '1',
+    ...over,
+  };
+}
+
+export function maintenance(id: number, over: Partial<MaintenanceView> = {}): MaintenanceView {
+  return {
+    id,
+    scope: 'device',
+    target: 'pump-7',
+    targetLabel: 'Infusion pump pump-7',
+    start: ago(3600),
+    end: new Date(Date.parse(NOW) + 3600_000).toISOString(),
+    reason: 'firmware update by the vendor',
+    createdBy: 'it.officer',
+    active: true,
+    ended: null,
+    ...over,
+  };
+}
+
 // What mockIPC installs on `window`; the package declares no global type for it.
 function tauriInternals(): { runCallback(id: number, data: unknown): void } {
   return (window as unknown as { __TAURI_INTERNALS__: { runCallback(id: number, data: unknown): void } })
@@ -219,12 +315,15 @@ export interface FakeBackend {
   count(cmd: string): number;
   /** Sends an event down the channel given to `subscribe_alerts`, as the Rust side does. */
   push(event: AlertStreamEvent): void;
+  /** Emits a Tauri event (such as `open-incident`) to the page's listeners, as the Rust side does. */
+  emit(event: string, payload: unknown): Promise<void>;
 }
 
 /**
  * Answers commands from `handlers`; a handler may throw to make the call reject.
  * `subscribe_alerts` is answered by default and its Channel is kept for `push`.
- * Unknown commands reject with `{ code: "test.unhandled" }`.
+ * Unknown commands reject with `{ code: "test.unhandled" }`. Event listening is
+ * mocked too (not recorded in `calls`), for `emit`.
  */
 export function fakeBackend(handlers: Record<string, Handler>): FakeBackend {
   const calls: FakeBackend['calls'] = [];
@@ -241,7 +340,7 @@ export function fakeBackend(handlers: Record<string, Handler>): FakeBackend {
       return null;
     }
     throw { code: 'test.unhandled', message: `no handler for ${cmd}` };
-  });
+  }, { shouldMockEvents: true });
   return {
     calls,
     count: (cmd) => calls.filter((c) => c.cmd === cmd).length,
@@ -250,5 +349,6 @@ export function fakeBackend(handlers: Record<string, Handler>): FakeBackend {
       // Tauri delivers channel messages as callbacks carrying `{ index, message }`.
       tauriInternals().runCallback(channel.id, { index: index++, message: event });
     },
+    emit: (event, payload) => emit(event, payload),
   };
 }
