@@ -72,7 +72,7 @@ pub enum StoreError {
     UnknownDevice(String),
     #[error("there is no ward {0}")]
     UnknownWard(String),
-    #[error("{0}")]
+    #[error(transparent)]
     Incident(#[from] crate::incident::ActionError),
 }
 
@@ -126,6 +126,16 @@ pub struct Retired {
     pub alerts: usize,
     pub rejected: usize,
     pub observations: usize,
+}
+
+/// An audit record as a reviewer reads it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AuditRecord {
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub kind: String,
+    pub body: serde_json::Value,
 }
 
 /// A function told of audit records once they are durable (ATNA forwarding).
@@ -544,6 +554,44 @@ impl Store {
         self.tell(&committed);
         self.checkpoint_if_due()?;
         Ok((head, value))
+    }
+
+    /// The newest `limit` audit records whose kind starts with `kind`,
+    /// oldest first, with their bodies as JSON: what a reviewer reads.
+    pub fn audit_records(&self, kind: &str, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT seq, at_us, actor, kind, body FROM audit_log WHERE substr(kind, 1, length(?1)) = ?1
+                 ORDER BY seq DESC LIMIT ?2",
+            )
+            .map_err(|e| self.wrap(e))?;
+        let rows = stmt
+            .query_map(params![kind, limit as i64], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get(2)?, r.get(3)?, r.get::<_, Vec<u8>>(4)?))
+            })
+            .map_err(|e| self.wrap(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, at, actor, kind, body) = row.map_err(|e| self.wrap(e))?;
+            let at = micros(at).ok_or(StoreError::Corrupt { id: seq, reason: "time out of range".into() })?;
+            let body = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+            out.push(AuditRecord { seq: seq as u64, at, actor, kind, body });
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    /// How many audit records of each kind the live log holds.
+    pub fn audit_kind_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT kind, COUNT(*) FROM audit_log GROUP BY kind ORDER BY kind")
+            .map_err(|e| self.wrap(e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64)))
+            .map_err(|e| self.wrap(e))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.wrap(e))
     }
 
     /// The last record moved to an archive (retention); 0 when none was.

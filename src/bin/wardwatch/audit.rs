@@ -46,6 +46,23 @@ pub enum AuditCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// List the newest audit records (who did what, when), or with --kinds how
+    /// many of each kind the live log holds.
+    Log {
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Only records whose kind starts with this, such as incident. or alert.received.
+        #[arg(long, default_value = "")]
+        kind: String,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Count the records of each kind instead.
+        #[arg(long)]
+        kinds: bool,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Retention: move the records up to the newest signed checkpoint older than
     /// --before out of the live log, into an encrypted archive (as export writes
     /// one, with the --passphrase-file passphrase). The archive is verified
@@ -120,6 +137,10 @@ pub fn run(command: AuditCommand, passphrase_file: Option<&Path>) -> anyhow::Res
                 bail!("an archive is encrypted with a passphrase: add --passphrase-file FILE");
             };
             export_archive(&data_dir, pf, from, to, &out)?;
+            Ok(true)
+        }
+        AuditCommand::Log { data_dir, kind, limit, kinds, json } => {
+            log(&data_dir, &kind, limit, kinds, json, passphrase_file)?;
             Ok(true)
         }
         AuditCommand::Archive { data_dir, before, out } => {
@@ -414,5 +435,49 @@ fn archive_segment(
         "Keep the archive and its passphrase: wardwatch audit verify --archive {} --passphrase-file FILE",
         out.display()
     );
+    Ok(())
+}
+
+fn log(
+    data_dir: &Path,
+    kind: &str,
+    limit: usize,
+    kinds: bool,
+    json: bool,
+    pf: Option<&Path>,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    let store = open(data_dir, pf, false)?.store;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if kinds {
+        for (k, n) in store.audit_kind_counts()? {
+            if json {
+                writeln!(out, "{}", serde_json::json!({"kind": k, "records": n}))?;
+            } else {
+                writeln!(out, "{n:>10}  {k}")?;
+            }
+        }
+    } else {
+        for r in store.audit_records(kind, limit)? {
+            if json {
+                serde_json::to_writer(&mut out, &r)?;
+                writeln!(out)?;
+            } else {
+                let at = r.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                let body = match &r.body {
+                    serde_json::Value::Object(m) => m
+                        .iter()
+                        .filter(|(_, v)| !v.is_object() && !v.is_array())
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .take(6)
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    _ => String::new(),
+                };
+                writeln!(out, "{:>8}  {at}  {:<24} {:<22} {body}", r.seq, r.kind, r.actor)?;
+            }
+        }
+    }
+    out.flush()?;
     Ok(())
 }

@@ -29,7 +29,7 @@ fn view(data_dir: &Path, passphrase_file: Option<&Path>) -> anyhow::Result<Hospi
 
 /// The console's rules: its configuration's
 /// `[hospital]` table when `WARDWATCH_CONFIG` names one, else the defaults.
-fn rules() -> ViewRules {
+pub fn rules() -> ViewRules {
     std::env::var_os(wardwatch::config::ENV_CONFIG)
         .and_then(|p| wardwatch::config::ConfigFile::read(Path::new(&p)).ok())
         .and_then(|f| f.hospital)

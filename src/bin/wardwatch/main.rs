@@ -4,6 +4,7 @@ mod audit;
 mod bench;
 mod devices;
 mod hospital;
+mod incidents;
 mod inventory;
 mod samples;
 mod simulate;
@@ -116,6 +117,35 @@ enum Command {
         /// With --ip or --context: how many devices or peers at most.
         #[arg(long, default_value_t = 50)]
         limit: usize,
+    },
+    /// Incidents (alerts folded per device and condition), highest priority first:
+    /// each with its key, device, ward, priority and reasons, count, first and
+    /// last seen, sources, state and the notification decision.
+    Incidents {
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Only those not resolved.
+        #[arg(long)]
+        open: bool,
+        /// Only this ward's.
+        #[arg(long)]
+        ward: Option<String>,
+        /// Only this priority: high, medium or low.
+        #[arg(long)]
+        priority: Option<String>,
+        /// One JSON object per incident and line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Work on an incident: show, ack, assign, comment, silence, mute, unmute, resolve, reopen.
+    Incident {
+        #[command(subcommand)]
+        command: incidents::IncidentCommand,
+    },
+    /// Maintenance windows on a device or ward: their incidents are marked, not notified.
+    Maintenance {
+        #[command(subcommand)]
+        command: incidents::MaintenanceCommand,
     },
     /// The device inventory: import a CMMS or asset-list export (CSV, JSON), export it.
     Inventory {
@@ -246,6 +276,11 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             })
         }
         Command::Device { command } => done(hospital::device(command, pf)),
+        Command::Incidents { data_dir, open, ward, priority, json } => {
+            done(incidents::list(&data_dir, open, ward, priority, json, pf))
+        }
+        Command::Incident { command } => done(incidents::incident(command, pf)),
+        Command::Maintenance { command } => done(incidents::maintenance(command, pf)),
         Command::Inventory { command } => done(inventory::run(command, pf)),
         Command::Parse { format, jsonl } => done(parse(format, jsonl)),
         Command::Token { command: TokenCommand::New { name } } => done(token_new(&name)),
