@@ -16,7 +16,9 @@
 //!    notification, and then goes to the next role of
 //!    [`PolicyConfig::roles`] (each step once; it stops at the end of the list).
 //! 5. At most one notification per ward per [`PolicyConfig::ward_interval`]
-//!    (incidents without a ward share one "no ward" group). Whatever comes
+//!    (incidents without a ward share one "no ward" group), escalations
+//!    included, so that a storm cannot come back as a storm of escalations
+//!    ten minutes later. Whatever comes
 //!    later in that interval is held; when the interval ends, [`Policy::tick`]
 //!    sends one summary ("3 more in ICU") listing up to three titles, and the
 //!    summary counts as that ward's notification for the next interval. An
