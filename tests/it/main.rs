@@ -12,6 +12,7 @@ mod hospital;
 mod http;
 mod keys;
 mod mllp;
+mod notify_bus;
 mod parse;
 mod serve;
 mod simulate;
