@@ -35,6 +35,59 @@ pub struct ConsoleConfig {
     /// Run the built-in simulated hospital against this console's own
     /// listeners, with this scenario (`wardwatch serve --simulate`).
     pub simulate: Option<String>,
+    /// `[notifications]`: who is interrupted, how often.
+    pub notifications: NotificationSettings,
+}
+
+/// The `[notifications]` table: the notification policy's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotificationSettings {
+    /// Show desktop notifications (D-Bus); when false, what would be shown
+    /// goes to the log. The policy's decisions are recorded either way.
+    pub desktop: bool,
+    /// The lowest priority that notifies: `high` (the default), `medium` or `low`.
+    pub min_priority: String,
+    /// At most one notification per ward in this many seconds; later ones
+    /// are summarised ("3 more in ICU").
+    pub ward_interval_secs: u64,
+    /// An incident notified and still unacknowledged after this long
+    /// escalates to the next role.
+    pub escalate_after_secs: u64,
+    /// Who is notified, in escalation order.
+    pub roles: Vec<String>,
+}
+
+impl Default for NotificationSettings {
+    fn default() -> Self {
+        Self {
+            desktop: true,
+            min_priority: "high".into(),
+            ward_interval_secs: 60,
+            escalate_after_secs: 600,
+            roles: crate::notify::DEFAULT_ROLES.iter().map(|r| (*r).to_owned()).collect(),
+        }
+    }
+}
+
+impl NotificationSettings {
+    /// The policy's configuration.
+    pub fn policy(&self) -> Result<crate::notify::PolicyConfig, ConfigError> {
+        let min_priority = crate::incident::Priority::parse(&self.min_priority).ok_or_else(|| {
+            ConfigError::Invalid(format!(
+                "notifications.min_priority is high, medium or low, not {:?}",
+                self.min_priority
+            ))
+        })?;
+        let secs = |s: u64| chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1_000_000));
+        Ok(crate::notify::PolicyConfig {
+            min_priority,
+            ward_interval: secs(self.ward_interval_secs),
+            escalate_after: secs(self.escalate_after_secs),
+            roles: self.roles.clone(),
+            ..crate::notify::PolicyConfig::default()
+        })
+    }
 }
 
 /// Environment variable asking for the simulated hospital, with a scenario
@@ -110,6 +163,12 @@ impl ConsoleConfig {
         }
         set("hospital.idle_after_secs", self.hospital.idle_after_secs.to_string());
         set("hospital.stale_after_secs", self.hospital.stale_after_secs.to_string());
+        let n = &self.notifications;
+        set("notifications.desktop", n.desktop.to_string());
+        set("notifications.min_priority", n.min_priority.clone());
+        set("notifications.ward_interval_secs", n.ward_interval_secs.to_string());
+        set("notifications.escalate_after_secs", n.escalate_after_secs.to_string());
+        set("notifications.roles", n.roles.join(", "));
         if let Some(scenario) = &self.simulate {
             set("simulate", scenario.clone());
         }
@@ -138,6 +197,9 @@ pub struct ConfigFile {
     pub atna: Option<AtnaConfig>,
     /// `[hospital]`: `idle_after_secs`, `stale_after_secs`.
     pub hospital: Option<HospitalSettings>,
+    /// `[notifications]`: `desktop`, `min_priority`, `ward_interval_secs`,
+    /// `escalate_after_secs`, `roles`.
+    pub notifications: Option<NotificationSettings>,
 }
 
 /// The `[http]` table: `[[http.tokens]]` entries (name, sha256, disabled).
@@ -171,6 +233,7 @@ impl ConsoleConfig {
             atna: None,
             hospital: HospitalSettings::default(),
             simulate: None,
+            notifications: NotificationSettings::default(),
         }
     }
 
@@ -205,6 +268,9 @@ impl ConsoleConfig {
         }
         if let Some(h) = file.hospital {
             self.hospital = h;
+        }
+        if let Some(n) = file.notifications {
+            self.notifications = n;
         }
         self
     }
@@ -241,6 +307,7 @@ impl ConsoleConfig {
                 "hospital.idle_after_secs and stale_after_secs must be at least 1".into(),
             ));
         }
+        self.notifications.policy()?;
         if self.queue_capacity == 0 {
             return Err(ConfigError::Invalid("queue_capacity must be at least 1".into()));
         }

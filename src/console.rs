@@ -22,7 +22,11 @@ use crate::privacy::PatientIdKey;
 use crate::store::{Committed, DeviceSeen, DeviceSummary, Store, StoreError, StoredRejected};
 
 mod hospital;
+mod incidents;
+mod notifications;
 mod simulation;
+
+pub use notifications::NotifierCounters;
 
 /// How many alerts a slow subscriber may fall behind before it is told it lagged.
 const BUS_CAPACITY: usize = 4096;
@@ -39,6 +43,10 @@ pub enum ConsoleError {
     Atna(#[from] AtnaError),
     #[error("simulated hospital: {0}")]
     Simulate(String),
+    #[error(transparent)]
+    Rules(#[from] crate::incident::RulesError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
 }
 
 /// Whether the writer is storing what the listeners queue, as the console
@@ -92,6 +100,13 @@ pub struct Console {
     atna: Option<Arc<AtnaForwarder>>,
     atna_stop: CancellationToken,
     atna_tasks: TaskTracker,
+    /// Incidents people changed, for the notifier to evaluate again.
+    notify_tx: Mutex<Option<std::sync::mpsc::Sender<Vec<i64>>>>,
+    notifier: Mutex<Option<std::thread::JoinHandle<()>>>,
+    notifier_stop: Arc<std::sync::atomic::AtomicBool>,
+    notifier_counters: Arc<NotifierCounters>,
+    /// Told of a click on an incident's desktop notification.
+    open_hook: Arc<Mutex<Option<crate::notify::ClickHandler>>>,
 }
 
 impl std::fmt::Debug for Console {
@@ -104,10 +119,23 @@ impl Console {
     /// Opens the store and starts every listener. A listener that cannot bind
     /// is reported in [`Console::listeners`]; only a store that cannot open
     /// stops the start.
-    pub async fn start(mut config: ConsoleConfig, keys: &KeyBundle) -> Result<Self, ConsoleError> {
+    pub async fn start(config: ConsoleConfig, keys: &KeyBundle) -> Result<Self, ConsoleError> {
+        Self::start_with_notifier(config, keys, None).await
+    }
+
+    /// [`Console::start`], with notifications shown by `notifier` instead
+    /// of the one the configuration says (the desktop, or the log).
+    pub async fn start_with_notifier(
+        mut config: ConsoleConfig,
+        keys: &KeyBundle,
+        notifier: Option<Arc<dyn crate::notify::Notifier>>,
+    ) -> Result<Self, ConsoleError> {
         let simulation = simulation::prepare(&mut config)?;
+        let policy = crate::notify::Policy::new(config.notifications.policy()?);
+        let (incident_rules, rules_text) = crate::incident::Rules::load(&config.data_dir)?;
         let mut writer_store = Store::open(&config.data_dir, &keys.database)?;
         writer_store.set_signer(keys.signing_key());
+        writer_store.set_incident_rules(incident_rules.clone());
         // The ATNA forwarder has its own stop, after the writer's: the
         // writer's last records (the console stopping) are forwarded too.
         let atna_stop = CancellationToken::new();
@@ -143,9 +171,44 @@ impl Console {
         if settings.is_some() && previous.is_some() {
             tracing::info!("The configuration changed since the last start; the change is in the audit log.");
         }
-        writer_store.record(settings.into_iter().chain([started]))?;
-        let reader = Store::open_read_only(&config.data_dir, &keys.database)?;
+        let rules_changed = incidents::rules_entry(&writer_store, &config.data_dir, &rules_text)?;
+        writer_store.record(settings.into_iter().chain(rules_changed).chain([started]))?;
+        let mut reader = Store::open_read_only(&config.data_dir, &keys.database)?;
+        reader.set_incident_rules(incident_rules.clone());
         let mut people = Store::open(&config.data_dir, &keys.database)?;
+        people.set_incident_rules(incident_rules.clone());
+        let mut notices = Store::open(&config.data_dir, &keys.database)?;
+        notices.set_incident_rules(incident_rules);
+        let open_hook: Arc<Mutex<Option<crate::notify::ClickHandler>>> = Arc::default();
+        let notifier: Arc<dyn crate::notify::Notifier> = match notifier {
+            Some(n) => n,
+            None if config.notifications.desktop => {
+                let hook = open_hook.clone();
+                Arc::new(crate::notify::DesktopNotifier::with_click_handler(Arc::new(move |id| {
+                    if let Some(h) = hook.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+                        h(id);
+                    }
+                })))
+            }
+            None => Arc::new(crate::notify::LogNotifier),
+        };
+        let (notify_tx, notify_rx) = std::sync::mpsc::channel();
+        let notifier_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let notifier_counters = Arc::new(NotifierCounters::default());
+        let notifier_thread = {
+            let thread = notifications::NotifierThread {
+                store: notices,
+                rules: config.hospital.rules(),
+                policy,
+                notifier,
+                stop: notifier_stop.clone(),
+                counters: notifier_counters.clone(),
+            };
+            std::thread::Builder::new()
+                .name("wardwatch-notifier".into())
+                .spawn(move || thread.run(notify_rx))
+                .map_err(ConsoleError::Writer)?
+        };
         if simulation.is_some() {
             simulation::load_inventory(&mut people)?;
         }
@@ -178,6 +241,7 @@ impl Console {
                 bus: bus.clone(),
                 health: health.clone(),
                 listeners: by_url.clone(),
+                incidents: notify_tx.clone(),
             };
             std::thread::Builder::new()
                 .name("wardwatch-writer".into())
@@ -226,6 +290,11 @@ impl Console {
             atna,
             atna_stop,
             atna_tasks,
+            notify_tx: Mutex::new(Some(notify_tx)),
+            notifier: Mutex::new(Some(notifier_thread)),
+            notifier_stop,
+            notifier_counters,
+            open_hook,
         })
     }
 
@@ -306,6 +375,15 @@ impl Console {
                 tracing::error!("The writer thread ended abnormally; see the log above.");
             }
         }
+        // The writer has handed over its last incidents: a last round, then stop.
+        self.notifier_stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        drop(self.notify_tx.lock().unwrap_or_else(PoisonError::into_inner).take());
+        let notifier = self.notifier.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(n) = notifier {
+            if !matches!(tokio::task::spawn_blocking(move || n.join()).await, Ok(Ok(()))) {
+                tracing::error!("The notifier thread ended abnormally; see the log above.");
+            }
+        }
         self.atna_stop.cancel();
         self.atna_tasks.close();
         self.atna_tasks.wait().await;
@@ -327,6 +405,8 @@ struct Writer {
     bus: broadcast::Sender<Arc<Alert>>,
     health: Arc<Mutex<StoreHealth>>,
     listeners: Arc<OnceLock<HashMap<String, Arc<Listener>>>>,
+    /// The notifier: told of the incidents each batch changed.
+    incidents: std::sync::mpsc::Sender<Vec<i64>>,
 }
 
 impl Writer {
@@ -341,6 +421,11 @@ impl Writer {
                 }
             }
             let outcome = self.append_with_retry(&mut batch, &rx);
+            let touched = self.store.take_touched_incidents();
+            // A notifier that has stopped is fine: the incidents are stored.
+            if !touched.is_empty() {
+                let _ = self.incidents.send(touched);
+            }
             self.settle(&mut batch, &outcome);
         }
         stop(&mut self.store);
@@ -550,6 +635,7 @@ mod tests {
             bus: broadcast::channel(16).0,
             health: health.clone(),
             listeners: Arc::default(),
+            incidents: std::sync::mpsc::channel().0,
         };
         let (tx, rx) = mpsc::channel(64);
         let thread = std::thread::spawn(move || writer.run(rx));

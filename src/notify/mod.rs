@@ -66,6 +66,23 @@ impl Notifier for MemoryNotifier {
     }
 }
 
+/// Writes each notification to the log instead of the desktop: for a
+/// console with `[notifications] desktop = false` (headless, or tests).
+#[derive(Debug, Default)]
+pub struct LogNotifier;
+
+impl Notifier for LogNotifier {
+    fn send(&self, n: &Notification) -> Result<(), NotifyError> {
+        tracing::info!(
+            incident = n.incident_id,
+            role = n.role.as_deref().unwrap_or("-"),
+            "Notification (desktop notifications are off): {}",
+            desktop::summary_line(n)
+        );
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

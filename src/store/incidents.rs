@@ -33,6 +33,7 @@ use crate::incident::{
     Verdict,
 };
 use crate::model::{Alert, AlertId, Severity};
+use crate::notify::Decision;
 
 /// The longest a maintenance window may last.
 pub const MAX_MAINTENANCE: Duration = Duration::days(7);
@@ -268,16 +269,6 @@ pub struct Mute {
     pub by: String,
 }
 
-/// What the notification policy last decided for an incident.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Notice {
-    /// `notified`, `summarised` or `suppressed`.
-    pub kind: String,
-    pub at: DateTime<Utc>,
-    /// One sentence: "notified at 10:02 to security officer".
-    pub text: String,
-}
-
 /// An incident as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IncidentRecord {
@@ -305,7 +296,8 @@ pub struct IncidentRecord {
     pub silenced_until: Option<DateTime<Utc>>,
     pub outcome: Option<Outcome>,
     pub reopened: u32,
-    pub notice: Option<Notice>,
+    /// What the notification policy last decided.
+    pub notice: Option<Decision>,
 }
 
 impl IncidentRecord {
@@ -445,6 +437,27 @@ pub struct Incident {
     pub device: Option<DeviceState>,
     /// The active maintenance window covering it.
     pub maintenance: Option<MaintenanceWindow>,
+}
+
+impl Incident {
+    /// What it is about, for people: "Infusion pump STE-00026", "203.0.113.9".
+    pub fn subject_label(&self) -> String {
+        match (&self.device, self.record.subject_kind) {
+            (Some(d), _) => format!("{} {}", d.device.kind.label(), d.device.id.as_str()),
+            (None, SubjectKind::Signature) => format!("many sources ({})", self.record.subject),
+            (None, _) => self.record.subject.clone(),
+        }
+    }
+
+    /// The subject as it follows the title: "on Infusion pump STE-00026",
+    /// "from 203.0.113.9".
+    pub fn subject_phrase(&self) -> String {
+        match (&self.device, self.record.subject_kind) {
+            (Some(_), _) | (None, SubjectKind::Device) => format!("on {}", self.subject_label()),
+            (None, SubjectKind::Address) => format!("from {}", self.record.subject),
+            (None, SubjectKind::Signature) => format!("from {}", self.subject_label()),
+        }
+    }
 }
 
 /// One change in an incident's history.
@@ -728,7 +741,7 @@ impl Store {
 
     /// Records what the notification policy decided for each incident.
     /// Not audited: a sent notification is (`notification.sent`).
-    pub fn set_notices(&mut self, notices: &[(i64, Notice)]) -> Result<(), StoreError> {
+    pub fn set_notices(&mut self, notices: &[(i64, Decision)]) -> Result<(), StoreError> {
         let tx =
             self.conn.transaction().map_err(|e| StoreError::Sqlite { path: self.path.clone(), source: e })?;
         for (id, n) in notices {

@@ -336,7 +336,11 @@ fn changed_incidents_are_handed_to_the_console_once() -> Result<(), StoreError> 
     assert!(store.take_touched_incidents().is_empty());
     store.set_notices(&[(
         touched[0],
-        Notice { kind: "suppressed".into(), at: t(2), text: "suppressed: below high priority".into() },
+        crate::notify::Decision {
+            kind: crate::notify::DecisionKind::Suppressed,
+            at: t(2),
+            text: "suppressed: below high priority".into(),
+        },
     )])?;
     assert_eq!(
         only(&store, t(3))?.record.notice.map(|n| n.text),

@@ -35,7 +35,7 @@ pub use context::{DeviceSeen, DeviceSummary, EventTypeSeen, PeerSeen};
 pub use hospital::{Assignment, HospitalView, IdentityPeriod, ImportApplied, ViewRules};
 pub use incidents::{
     assess_incident, clinical_use_of, incident_key, Incident, IncidentEvent, IncidentFilter, IncidentRecord,
-    MaintenanceScope, MaintenanceWindow, Mute, Notice, MAX_MAINTENANCE,
+    MaintenanceScope, MaintenanceWindow, Mute, MAX_MAINTENANCE,
 };
 pub use migrations::MIGRATIONS;
 

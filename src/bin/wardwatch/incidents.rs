@@ -245,10 +245,7 @@ fn write_incident(out: &mut impl Write, i: &Incident, now: DateTime<Utc>) -> io:
     let r = &i.record;
     let storm = if r.storm { " [storm]" } else { "" };
     writeln!(out, "#{} {}  {}{}  ({})", r.id, priority_text(i.assessed.priority), r.title, storm, r.key)?;
-    let what = match (&r.device, &i.device) {
-        (Some(_), Some(d)) => format!("{} {}", d.device.kind.label(), d.device.id),
-        _ => r.subject.clone(),
-    };
+    let what = i.subject_label();
     let ward = i.ward.as_ref().map_or("no ward".to_owned(), |w| format!("ward {w}"));
     let alerts = if r.count == 1 { "1 alert".to_owned() } else { format!("{} alerts", r.count) };
     writeln!(

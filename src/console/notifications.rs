@@ -1,0 +1,189 @@
+//! The console's notifier thread: after each batch the writer hands over
+//! the incidents it changed, and people's work hands over the incident they
+//! changed; the thread asks the policy about each (with its state now),
+//! records the decision on the incident, shows what the policy says to show,
+//! and audits each notification (`notification.sent`, with whether it could
+//! be shown). Every half second it also lets the policy send what is due
+//! (ward summaries, escalations of unacknowledged incidents).
+//!
+//! It has a store connection of its own: a slow notification service never
+//! slows ingest.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use serde::Serialize;
+
+use crate::audit::{kind, Entry};
+use crate::incident::State;
+use crate::notify::{Candidate, Decision, Evaluation, Notification, Notifier, Policy};
+use crate::store::{Incident, Store, ViewRules};
+
+/// How often the policy is asked what is due when nothing changes.
+const TICK: Duration = Duration::from_millis(500);
+
+/// What the thread counts, for status and tests.
+#[derive(Debug, Default)]
+pub struct NotifierCounters {
+    pub evaluated: AtomicU64,
+    pub shown: AtomicU64,
+    pub failed: AtomicU64,
+}
+
+pub(super) struct NotifierThread {
+    pub store: Store,
+    pub rules: ViewRules,
+    pub policy: Policy,
+    pub notifier: Arc<dyn Notifier>,
+    pub stop: Arc<AtomicBool>,
+    pub counters: Arc<NotifierCounters>,
+}
+
+/// The audit body of a notification.
+#[derive(Serialize)]
+struct Sent<'a> {
+    incident: Option<i64>,
+    kind: &'a crate::notify::NotificationKind,
+    ward: Option<&'a str>,
+    role: Option<&'a str>,
+    priority: crate::incident::Priority,
+    summary: &'a str,
+    delivered: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+impl NotifierThread {
+    pub(super) fn run(mut self, rx: Receiver<Vec<i64>>) {
+        let mut pending = BTreeSet::new();
+        loop {
+            match rx.recv_timeout(TICK) {
+                Ok(ids) => {
+                    pending.extend(ids);
+                    while let Ok(more) = rx.try_recv() {
+                        pending.extend(more);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            let ids: Vec<i64> = std::mem::take(&mut pending).into_iter().collect();
+            if let Err(e) = self.round(&ids) {
+                tracing::warn!(error = %e, "Notification round failed; the incidents are evaluated again on their next change.");
+            }
+            if self.stop.load(Ordering::Relaxed) {
+                break;
+            }
+        }
+    }
+
+    /// Evaluates the incidents `ids`, then what is due.
+    fn round(&mut self, ids: &[i64]) -> Result<(), crate::store::StoreError> {
+        let now = Utc::now();
+        let mut notices: Vec<(i64, Decision)> = Vec::new();
+        let mut entries = Vec::new();
+        if !ids.is_empty() {
+            let wards: HashMap<String, String> =
+                self.store.wards()?.into_iter().map(|w| (w.id.as_str().to_owned(), w.name)).collect();
+            for i in self.store.incidents_by_id(ids, now, &self.rules)? {
+                let c = candidate(&i, &wards, now);
+                let ev = self.policy.evaluate(&c, now);
+                self.counters.evaluated.fetch_add(1, Ordering::Relaxed);
+                self.deliver(&ev, &mut entries);
+                notices.push((i.record.id, ev.decision));
+            }
+        }
+        for (id, ev) in self.policy.tick(now) {
+            self.deliver(&ev, &mut entries);
+            if let Some(id) = id {
+                notices.push((id, ev.decision));
+            }
+        }
+        if !notices.is_empty() {
+            self.store.set_notices(&notices)?;
+        }
+        if !entries.is_empty() {
+            self.store.record(entries)?;
+        }
+        Ok(())
+    }
+
+    fn deliver(&self, ev: &Evaluation, entries: &mut Vec<Entry>) {
+        let Some(n) = &ev.notification else { return };
+        let result = self.notifier.send(n);
+        let error = match result {
+            Ok(()) => {
+                self.counters.shown.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+            Err(e) => {
+                let failed = self.counters.failed.fetch_add(1, Ordering::Relaxed);
+                // Once, then every hundredth: the audit log has each one.
+                if failed % 100 == 0 {
+                    tracing::warn!(error = %e, failed = failed + 1, "A desktop notification could not be shown; the decision is recorded on the incident and in the audit log.");
+                }
+                Some(e.to_string())
+            }
+        };
+        let body = sent(n, error);
+        match Entry::new(Utc::now(), "console", kind::NOTIFICATION_SENT, &body) {
+            Ok(e) => entries.push(e),
+            Err(e) => tracing::error!(error = %e, "A notification's audit record could not be made."),
+        }
+    }
+}
+
+fn sent(n: &Notification, error: Option<String>) -> Sent<'_> {
+    Sent {
+        incident: n.incident_id,
+        kind: &n.kind,
+        ward: n.ward.as_ref().map(|w| w.as_str()),
+        role: n.role.as_deref(),
+        priority: n.priority,
+        summary: &n.summary,
+        delivered: error.is_none(),
+        error,
+    }
+}
+
+/// What the policy needs to know of an incident now. The title and detail
+/// name the device, its place and state, never a patient.
+pub(super) fn candidate(
+    i: &Incident,
+    wards: &HashMap<String, String>,
+    now: chrono::DateTime<Utc>,
+) -> Candidate {
+    let r = &i.record;
+    let title = if r.storm { r.title.clone() } else { format!("{} {}", r.title, i.subject_phrase()) };
+    let ward_name = i.ward.as_ref().map(|w| wards.get(w.as_str()).cloned().unwrap_or_else(|| w.to_string()));
+    let mut detail = Vec::new();
+    if let Some(d) = &i.device {
+        let place = [ward_name.clone(), d.device.location.room.clone().map(|r| format!("room {r}"))]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if !place.is_empty() {
+            detail.push(place);
+        }
+        detail.push(d.clinical_use.state.label().to_owned());
+    }
+    detail.push(if r.count == 1 { "1 alert".into() } else { format!("{} alerts", r.count) });
+    detail.push(r.sources.join(", "));
+    Candidate {
+        incident_id: r.id,
+        ward: i.ward.clone(),
+        ward_name,
+        priority: i.assessed.priority,
+        title,
+        detail: detail.join(" · "),
+        acknowledged: r.state == State::Acknowledged,
+        resolved: r.state == State::Resolved,
+        muted: r.muted_at(now) || r.silenced_at(now),
+        in_maintenance: i.maintenance.is_some(),
+    }
+}
