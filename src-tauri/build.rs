@@ -16,6 +16,12 @@ fn main() {
         "set_clinical_use",
         "inventory_preview",
         "inventory_import",
+        "list_incidents",
+        "incident_detail",
+        "incident_act",
+        "list_maintenance",
+        "add_maintenance",
+        "end_maintenance",
     ];
     tauri_build::try_build(
         tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),

@@ -26,6 +26,7 @@ mod incidents;
 mod notifications;
 mod simulation;
 
+pub use incidents::IncidentDetail;
 pub use notifications::NotifierCounters;
 
 /// How many alerts a slow subscriber may fall behind before it is told it lagged.

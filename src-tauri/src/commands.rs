@@ -10,7 +10,9 @@ use wardwatch::store::Assignment;
 
 use crate::dto::{
     AlertStreamEvent, AlertView, ConsoleInfo, DeviceDetail, DeviceRow, ImportPreview, ImportResult,
-    IntegrityView, ListenerView, RejectedView, StagedQueue, UseStateView, WardDetail, WardsOverview,
+    IncidentAction, IncidentCounts, IncidentDetail, IncidentFilter, IncidentList, IncidentRow, IntegrityView,
+    ListenerView, MaintenanceScope, MaintenanceView, RejectedView, StagedQueue, UseStateView, WardDetail,
+    WardsOverview,
 };
 use crate::error::IpcError;
 use crate::state::AppState;
@@ -239,4 +241,91 @@ pub fn inventory_import(
         audit_seq: applied.audit_seq,
         skipped: (c.conflicting + c.invalid) as u32,
     })
+}
+
+/// The most alerts an incident view shows.
+const INCIDENT_ALERTS: usize = 200;
+
+fn ward_names(console: &wardwatch::Console) -> Result<std::collections::HashMap<String, String>, IpcError> {
+    Ok(console.inventory()?.wards.into_iter().map(|w| (w.id.as_str().to_owned(), w.name)).collect())
+}
+
+/// The incidents `filter` selects, highest priority first, then newest,
+/// with the counts of all incidents.
+#[tauri::command]
+pub fn list_incidents(state: State<'_, AppState>, filter: IncidentFilter) -> Result<IncidentList, IpcError> {
+    let console = state.console()?;
+    let all = console.incidents(&wardwatch::store::IncidentFilter::default())?;
+    let (filter, wards, now) =
+        (wardwatch::store::IncidentFilter::from(filter), ward_names(console)?, chrono::Utc::now());
+    Ok(IncidentList {
+        counts: IncidentCounts::of(&all),
+        incidents: all
+            .iter()
+            .filter(|i| filter.matches(i))
+            .map(|i| IncidentRow::new(i, &wards, now))
+            .collect(),
+    })
+}
+
+/// One incident: its row, newest alerts, history and device context.
+#[tauri::command]
+pub fn incident_detail(state: State<'_, AppState>, id: i64) -> Result<IncidentDetail, IpcError> {
+    let console = state.console()?;
+    let d = console
+        .incident_detail(id, INCIDENT_ALERTS)?
+        .ok_or_else(|| IpcError::new("incident.unknown", format!("there is no incident {id}")))?;
+    Ok(IncidentDetail::new(&d, &ward_names(console)?, chrono::Utc::now()))
+}
+
+/// A person's work on an incident (acknowledge, mute with reason and
+/// expiry, ...): recorded with who and why; the updated row.
+#[tauri::command]
+pub fn incident_act(
+    state: State<'_, AppState>,
+    id: i64,
+    action: IncidentAction,
+) -> Result<IncidentRow, IpcError> {
+    let console = state.console()?;
+    let i = console.act_on_incident(id, &action.into_action()?, &actor())?;
+    Ok(IncidentRow::new(&i, &ward_names(console)?, chrono::Utc::now()))
+}
+
+/// Every maintenance window, newest first.
+#[tauri::command]
+pub fn list_maintenance(state: State<'_, AppState>) -> Result<Vec<MaintenanceView>, IpcError> {
+    let now = chrono::Utc::now();
+    Ok(state.console()?.maintenance_windows(true)?.iter().map(|w| MaintenanceView::new(w, now)).collect())
+}
+
+fn when(s: &str, what: &str) -> Result<chrono::DateTime<chrono::Utc>, IpcError> {
+    chrono::DateTime::parse_from_rfc3339(s.trim())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| IpcError::new("maintenance.window", format!("the {what} {s:?} is not a time: {e}")))
+}
+
+/// Plans maintenance on a device or ward, with a reason.
+#[tauri::command]
+pub fn add_maintenance(
+    state: State<'_, AppState>,
+    scope: MaintenanceScope,
+    target: String,
+    start: String,
+    end: String,
+    reason: String,
+) -> Result<MaintenanceView, IpcError> {
+    let (start, end) = (when(&start, "start")?, when(&end, "end")?);
+    let w = state.console()?.add_maintenance(scope.into(), &target, start, end, &reason, &actor())?;
+    Ok(MaintenanceView::new(&w, chrono::Utc::now()))
+}
+
+/// Ends a maintenance window now, with a reason.
+#[tauri::command]
+pub fn end_maintenance(
+    state: State<'_, AppState>,
+    id: i64,
+    reason: String,
+) -> Result<MaintenanceView, IpcError> {
+    let w = state.console()?.end_maintenance(id, &reason, &actor())?;
+    Ok(MaintenanceView::new(&w, chrono::Utc::now()))
 }

@@ -11,7 +11,9 @@ use wardwatch::store::StoredRejected;
 use wardwatch::StoreHealth;
 
 mod hospital;
+mod incidents;
 pub use hospital::*;
+pub use incidents::*;
 
 /// One alert as the UI shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]

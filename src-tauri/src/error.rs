@@ -24,11 +24,17 @@ impl From<wardwatch::ConsoleError> for IpcError {
                 | "store.disk_full"
                 | "hospital.unknown_device"
                 | "hospital.unknown_ward") => Self::new(code, e.to_string()),
+                // A person's incident or maintenance work refused, with why.
+                code if code.starts_with("incident.") || code.starts_with("maintenance.") => {
+                    Self::new(code, e.to_string())
+                }
                 _ => Self::new("store.failed", e.to_string()),
             },
             wardwatch::ConsoleError::Writer(e) => Self::new("console.writer", e.to_string()),
             wardwatch::ConsoleError::Atna(e) => Self::new("atna.config", e.to_string()),
             wardwatch::ConsoleError::Simulate(e) => Self::new("simulate.config", e),
+            wardwatch::ConsoleError::Rules(e) => Self::new("incident.rules", e.to_string()),
+            wardwatch::ConsoleError::Config(e) => Self::new("console.config", e.to_string()),
         }
     }
 }

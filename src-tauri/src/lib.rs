@@ -17,6 +17,10 @@ pub use state::AppState;
 
 use tauri::{Manager, Runtime};
 
+/// The event the window hears when a person clicks an incident's desktop
+/// notification; its payload is the incident id.
+pub const OPEN_INCIDENT_EVENT: &str = "open-incident";
+
 /// Registers every command. Tests call this on `tauri::test::mock_builder()`.
 pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder.invoke_handler(tauri::generate_handler![
@@ -34,6 +38,12 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::set_clinical_use,
         commands::inventory_preview,
         commands::inventory_import,
+        commands::list_incidents,
+        commands::incident_detail,
+        commands::incident_act,
+        commands::list_maintenance,
+        commands::add_maintenance,
+        commands::end_maintenance,
     ])
 }
 
@@ -51,6 +61,20 @@ pub fn run(builder: tauri::Builder<tauri::Wry>) {
                 Ok(keys) => AppState::start(config, &keys),
                 Err(reason) => AppState::unavailable(reason),
             };
+            // A click on an incident's desktop notification opens it in the window.
+            if let Ok(console) = state.console() {
+                let handle = app.handle().clone();
+                console.on_open_incident(std::sync::Arc::new(move |id| {
+                    if let Some(w) = handle.get_webview_window("main") {
+                        let _ = w.unminimize();
+                        let _ = w.show();
+                        let _ = w.set_focus();
+                    }
+                    if let Err(e) = tauri::Emitter::emit(&handle, OPEN_INCIDENT_EVENT, id) {
+                        tracing::warn!(error = %e, "The incident could not be opened in the window.");
+                    }
+                }));
+            }
             app.manage(state);
             Ok(())
         })

@@ -210,6 +210,8 @@ fn hospital_harness() -> anyhow::Result<Harness> {
     }
     let mut config = ConsoleConfig::new(dir.path());
     config.listen = vec!["udp://127.0.0.1:0".parse()?];
+    // Notifications go to the log here; the real bus is tested in tests/it.
+    config.notifications.desktop = false;
     let state = AppState::start(config, &keys()?);
     let udp = state
         .console()
@@ -318,5 +320,96 @@ fn an_inventory_is_previewed_then_imported_and_its_wards_appear() -> anyhow::Res
     assert!(result["auditSeq"].as_u64().is_some_and(|s| s > 0));
     let overview = call(&h, "wards_overview", json!({}))?;
     assert_eq!((overview["wards"][0]["id"].as_str(), overview["devices"].as_u64()), (Some("icu"), Some(1)));
+    Ok(())
+}
+
+#[test]
+fn incidents_are_listed_acknowledged_and_muted_only_with_a_reason_and_an_expiry() -> anyhow::Result<()> {
+    let h = hospital_harness()?;
+    let sock = UdpSocket::bind("127.0.0.1:0")?;
+    sock.send_to(
+        b"CEF:0|OISF|Suricata|7|100|ET EXPLOIT Alaris session hijack|8|src=203.0.113.9 dst=10.1.0.5",
+        h.udp,
+    )?;
+    let filter = json!({"filter": {"ward": null, "priority": null, "state": null, "openOnly": true}});
+    let deadline = Instant::now() + Duration::from_secs(10);
+    // Listed as soon as stored; the notifier's decision follows.
+    let list = loop {
+        let v = call(&h, "list_incidents", filter.clone())?;
+        let kind = v["incidents"][0]["notice"]["kind"].as_str().unwrap_or("none");
+        if kind != "none" || Instant::now() > deadline {
+            break v;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let row = &list["incidents"][0];
+    assert_eq!(row["key"], "device:ICU-P1/exploit", "{list}");
+    assert_eq!(
+        (row["title"].as_str(), row["wardName"].as_str()),
+        (Some("Exploit attempt"), Some("Intensive care"))
+    );
+    assert_eq!((row["priority"].as_str(), row["priorityLabel"].as_str()), (Some("high"), Some("High")));
+    assert_eq!(row["deviceLabel"], "Infusion pump ICU-P1");
+    assert_eq!(row["sources"], json!(["Suricata"]));
+    assert_eq!(row["reasons"].as_array().map(Vec::len), Some(5), "{row}");
+    assert_eq!(row["notice"]["kind"], "notified", "{row}");
+    assert!(row["notice"]["text"].as_str().is_some_and(|t| t.starts_with("notified at ")), "{row}");
+    assert_eq!(
+        list["counts"],
+        json!({"open": 1, "acknowledged": 0, "resolved": 0, "high": 1, "medium": 0, "low": 0})
+    );
+    let id = row["id"].clone();
+
+    let detail = call(&h, "incident_detail", json!({"id": id}))?;
+    assert_eq!(detail["alerts"][0]["name"], "ET EXPLOIT Alaris session hijack");
+    assert_eq!(detail["history"][0]["action"], "opened");
+    assert_eq!((detail["kindLabel"].as_str(), detail["room"].as_str()), (Some("Infusion pump"), Some("3")));
+
+    let act = |action: Value| invoke(&h.window, "incident_act", json!({"id": id, "action": action}));
+    let acked = act(json!({"action": "acknowledge"})).map_err(|e| anyhow::anyhow!("{e}"))?;
+    assert_eq!(acked["state"], "acknowledged");
+    assert!(acked["owner"].as_str().is_some_and(|o| o.starts_with("local:")));
+    let code = |r: Result<Value, Value>| r.err().map(|e| e["code"].clone());
+    assert_eq!(code(act(json!({"action": "acknowledge"}))), Some(json!("incident.wrong_state")));
+    let in_4h = (chrono::Utc::now() + chrono::Duration::hours(4)).to_rfc3339();
+    let in_8d = (chrono::Utc::now() + chrono::Duration::days(8)).to_rfc3339();
+    assert_eq!(
+        code(act(json!({"action": "mute", "until": in_4h, "reason": " "}))),
+        Some(json!("incident.reason_required"))
+    );
+    assert_eq!(
+        code(act(json!({"action": "mute", "until": in_8d, "reason": "x"}))),
+        Some(json!("incident.mute_expiry"))
+    );
+    assert_eq!(
+        code(act(json!({"action": "mute", "until": "tomorrow", "reason": "x"}))),
+        Some(json!("incident.mute_expiry"))
+    );
+    let muted = act(json!({"action": "mute", "until": in_4h, "reason": "vendor patch tonight"}))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    assert_eq!(muted["muted"]["reason"], "vendor patch tonight");
+    let history = call(&h, "incident_detail", json!({"id": id}))?["history"].clone();
+    let actions: Vec<&str> =
+        history.as_array().into_iter().flatten().filter_map(|e| e["action"].as_str()).collect();
+    assert_eq!(actions, ["opened", "acknowledged", "muted"]);
+
+    let start = chrono::Utc::now().to_rfc3339();
+    let end = (chrono::Utc::now() + chrono::Duration::hours(2)).to_rfc3339();
+    let add = |reason: &str, target: &str| json!({"scope": "ward", "target": target, "start": start, "end": end, "reason": reason});
+    assert_eq!(
+        code(invoke(&h.window, "add_maintenance", add("", "icu"))),
+        Some(json!("incident.reason_required"))
+    );
+    assert_eq!(
+        code(invoke(&h.window, "add_maintenance", add("fw", "nope"))),
+        Some(json!("hospital.unknown_ward"))
+    );
+    let w = call(&h, "add_maintenance", add("pump firmware update", "icu"))?;
+    assert_eq!((w["active"].as_bool(), w["targetLabel"].as_str()), (Some(true), Some("ward icu")));
+    let listed = call(&h, "list_incidents", filter.clone())?;
+    assert_eq!(listed["incidents"][0]["maintenance"]["id"], w["id"]);
+    let ended = call(&h, "end_maintenance", json!({"id": w["id"], "reason": "done early"}))?;
+    assert!(ended["ended"].is_string() && ended["active"] == false);
+    assert_eq!(call(&h, "list_maintenance", json!({}))?.as_array().map(Vec::len), Some(1));
     Ok(())
 }

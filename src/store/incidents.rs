@@ -423,6 +423,16 @@ pub struct IncidentFilter {
     pub open_only: bool,
 }
 
+impl IncidentFilter {
+    /// Whether `i` is one this filter selects.
+    pub fn matches(&self, i: &Incident) -> bool {
+        self.state.is_none_or(|s| i.record.state == s)
+            && (!self.open_only || i.record.state != State::Resolved)
+            && self.ward.as_ref().is_none_or(|w| i.ward.as_ref() == Some(w))
+            && self.priority.is_none_or(|p| i.assessed.priority == p)
+    }
+}
+
 /// An incident with what the console knows around it now.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Incident {
@@ -549,10 +559,7 @@ impl Store {
         let view = self.hospital_view(now, view_rules)?;
         let windows = self.maintenance_windows(now, false)?;
         let mut out = self.dress(records, &view, &windows, now);
-        out.retain(|i| {
-            filter.ward.as_ref().is_none_or(|w| i.ward.as_ref() == Some(w))
-                && filter.priority.is_none_or(|p| i.assessed.priority == p)
-        });
+        out.retain(|i| filter.matches(i));
         out.sort_by(|a, b| {
             b.assessed.priority.cmp(&a.assessed.priority).then(b.record.last_seen.cmp(&a.record.last_seen))
         });

@@ -76,6 +76,23 @@ fn typescript_bindings_are_fresh() {
     check_binding::<ImportCounts>(&mut stale);
     check_binding::<AdoptionView>(&mut stale);
     check_binding::<ImportResult>(&mut stale);
+    check_binding::<Priority>(&mut stale);
+    check_binding::<IncidentStateView>(&mut stale);
+    check_binding::<SubjectKind>(&mut stale);
+    check_binding::<Outcome>(&mut stale);
+    check_binding::<MaintenanceScope>(&mut stale);
+    check_binding::<PriorityReasonView>(&mut stale);
+    check_binding::<NoticeKind>(&mut stale);
+    check_binding::<NoticeView>(&mut stale);
+    check_binding::<MuteView>(&mut stale);
+    check_binding::<MaintenanceView>(&mut stale);
+    check_binding::<IncidentRow>(&mut stale);
+    check_binding::<IncidentCounts>(&mut stale);
+    check_binding::<IncidentList>(&mut stale);
+    check_binding::<IncidentFilter>(&mut stale);
+    check_binding::<IncidentEventView>(&mut stale);
+    check_binding::<IncidentDetail>(&mut stale);
+    check_binding::<IncidentAction>(&mut stale);
     assert!(
         stale.is_empty(),
         "stale TypeScript bindings for {stale:?}: run `make bindings` and commit ui/src/lib/bindings"

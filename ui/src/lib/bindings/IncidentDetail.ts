@@ -4,4 +4,15 @@ import type { ClinicalUseView } from "./ClinicalUseView";
 import type { IncidentEventView } from "./IncidentEventView";
 import type { IncidentRow } from "./IncidentRow";
 
-export type IncidentDetail = { incident: IncidentRow, alerts: Array<AlertView>, history: Array<IncidentEventView>, clinicalUse: ClinicalUseView | null, kindLabel: string | null, tierLabel: string | null, room: string | null, bed: string | null, };
+/**
+ * One incident with its contributing alerts, history and device context.
+ */
+export type IncidentDetail = { incident: IncidentRow, 
+/**
+ * Newest first.
+ */
+alerts: Array<AlertView>, 
+/**
+ * Oldest first.
+ */
+history: Array<IncidentEventView>, clinicalUse: ClinicalUseView | null, kindLabel: string | null, tierLabel: string | null, room: string | null, bed: string | null, };

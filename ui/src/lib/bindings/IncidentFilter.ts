@@ -2,4 +2,11 @@
 import type { IncidentStateView } from "./IncidentStateView";
 import type { Priority } from "./Priority";
 
-export type IncidentFilter = { ward: string | null, priority: Priority | null, state: IncidentStateView | null, openOnly: boolean, };
+/**
+ * Which incidents to list.
+ */
+export type IncidentFilter = { ward: string | null, priority: Priority | null, state: IncidentStateView | null, 
+/**
+ * Only those not resolved.
+ */
+openOnly: boolean, };

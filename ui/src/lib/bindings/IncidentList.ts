@@ -2,4 +2,7 @@
 import type { IncidentCounts } from "./IncidentCounts";
 import type { IncidentRow } from "./IncidentRow";
 
+/**
+ * The incident list: highest priority first, then the most recent.
+ */
 export type IncidentList = { incidents: Array<IncidentRow>, counts: IncidentCounts, };

@@ -8,4 +8,39 @@ import type { Priority } from "./Priority";
 import type { PriorityReasonView } from "./PriorityReasonView";
 import type { SubjectKind } from "./SubjectKind";
 
-export type IncidentRow = { id: number, key: string, subjectKind: SubjectKind, subject: string, deviceId: string | null, deviceLabel: string | null, ward: string | null, wardName: string | null, condition: string, title: string, storm: boolean, priority: Priority, priorityLabel: string, score: number, reasons: Array<PriorityReasonView>, count: number, firstSeen: string, lastSeen: string, sources: Array<string>, state: IncidentStateView, stateLabel: string, owner: string | null, assignee: string | null, muted: MuteView | null, silencedUntil: string | null, maintenance: MaintenanceView | null, notice: NoticeView, reopened: number, outcome: Outcome | null, };
+/**
+ * One incident in the list.
+ */
+export type IncidentRow = { id: number, 
+/**
+ * `device:pump-icu-1/exploit`.
+ */
+key: string, subjectKind: SubjectKind, subject: string, deviceId: string | null, 
+/**
+ * "Infusion pump ICU-P1".
+ */
+deviceLabel: string | null, ward: string | null, wardName: string | null, condition: string, title: string, 
+/**
+ * Folded from a flooding source or condition.
+ */
+storm: boolean, priority: Priority, priorityLabel: string, 
+/**
+ * From 0 to 1.
+ */
+score: number, 
+/**
+ * Every factor of the priority, in words.
+ */
+reasons: Array<PriorityReasonView>, count: number, firstSeen: string, lastSeen: string, sources: Array<string>, state: IncidentStateView, stateLabel: string, owner: string | null, assignee: string | null, 
+/**
+ * While muted.
+ */
+muted: MuteView | null, 
+/**
+ * While silenced.
+ */
+silencedUntil: string | null, 
+/**
+ * The maintenance window it is in now.
+ */
+maintenance: MaintenanceView | null, notice: NoticeView, reopened: number, outcome: Outcome | null, };
