@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use crate::audit::{kind, Entry};
 use crate::incident::State;
-use crate::notify::{Candidate, Decision, Evaluation, Notification, Notifier, Policy};
+use crate::notify::{Candidate, Decision, DecisionKind, Evaluation, Notification, Notifier, Policy};
 use crate::store::{Incident, Store, ViewRules};
 
 /// How often the policy is asked what is due when nothing changes.
@@ -94,7 +94,7 @@ impl NotifierThread {
                 let ev = self.policy.evaluate(&c, now);
                 self.counters.evaluated.fetch_add(1, Ordering::Relaxed);
                 self.deliver(&ev, &mut entries);
-                notices.push((i.record.id, ev.decision));
+                notices.push((i.record.id, keep_notified(i.record.notice.as_ref(), ev.decision)));
             }
         }
         for (id, ev) in self.policy.tick(now) {
@@ -134,6 +134,19 @@ impl NotifierThread {
             Ok(e) => entries.push(e),
             Err(e) => tracing::error!(error = %e, "A notification's audit record could not be made."),
         }
+    }
+}
+
+/// A decision to stay quiet about an incident that was notified keeps the
+/// notification in view: "notified at 10:02 to security officer; now
+/// suppressed: acknowledged".
+fn keep_notified(previous: Option<&Decision>, next: Decision) -> Decision {
+    match previous {
+        Some(p) if next.kind == DecisionKind::Suppressed && p.kind != DecisionKind::Suppressed => {
+            let first = p.text.split("; now ").next().unwrap_or(&p.text);
+            Decision { kind: p.kind, at: p.at, text: format!("{first}; now {}", next.text) }
+        }
+        _ => next,
     }
 }
 
@@ -185,5 +198,35 @@ pub(super) fn candidate(
         resolved: r.state == State::Resolved,
         muted: r.muted_at(now) || r.silenced_at(now),
         in_maintenance: i.maintenance.is_some(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(kind: DecisionKind, minute: u32, text: &str) -> Decision {
+        use chrono::TimeZone;
+        let at = Utc.with_ymd_and_hms(2026, 12, 3, 10, minute, 0).single().unwrap_or_default();
+        Decision { kind, at, text: text.into() }
+    }
+
+    #[test]
+    fn staying_quiet_after_a_notification_keeps_the_notification_in_view() {
+        let notified = d(DecisionKind::Notified, 2, "notified at 10:02 to security officer");
+        let quiet =
+            keep_notified(Some(&notified), d(DecisionKind::Suppressed, 5, "suppressed: acknowledged"));
+        assert_eq!(quiet.kind, DecisionKind::Notified);
+        assert_eq!(quiet.at, notified.at);
+        assert_eq!(quiet.text, "notified at 10:02 to security officer; now suppressed: acknowledged");
+        // Again: the text does not grow.
+        let again = keep_notified(Some(&quiet), d(DecisionKind::Suppressed, 6, "suppressed: muted"));
+        assert_eq!(again.text, "notified at 10:02 to security officer; now suppressed: muted");
+        // Never notified: the new decision as it is.
+        let plain = d(DecisionKind::Suppressed, 1, "suppressed: below high priority");
+        assert_eq!(keep_notified(None, plain.clone()), plain);
+        let escalated =
+            d(DecisionKind::Notified, 12, "notified at 10:12 to charge nurse: unacknowledged for 10 min");
+        assert_eq!(keep_notified(Some(&quiet), escalated.clone()), escalated);
     }
 }

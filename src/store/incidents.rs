@@ -109,8 +109,14 @@ fn subjects(folding: &mut Folding, devices: &[(AssetId, Role)], a: &Alert) -> Ve
             })
             .collect(),
         Verdict::Calm => {
-            let subject =
-                a.src_ip.or(a.dst_ip).map_or_else(|| "unknown address".to_owned(), |ip| ip.to_string());
+            // No address in the alert (plain syslog): the host that sent it.
+            let subject = a
+                .src_ip
+                .or(a.dst_ip)
+                .map(|ip| ip.to_string())
+                .or_else(|| a.hostname.clone().filter(|h| !h.trim().is_empty()))
+                .or_else(|| a.source_addr.map(|s| s.ip().to_string()))
+                .unwrap_or_else(|| "unknown sender".to_owned());
             vec![Subject {
                 kind: SubjectKind::Address,
                 subject,
