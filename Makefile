@@ -76,6 +76,8 @@ lint: ui
 # Secret Service (gnome-keyring) and the kernel keyring.
 test-rust: ui
 	scripts/with-desktop-session.sh cargo test --workspace
+	# The alert-storm test alone: it measures a notification's latency.
+	scripts/with-desktop-session.sh cargo test -p wardwatch --test it storm -- --ignored --nocapture
 
 test-ui: deps
 	cd ui && npm run check

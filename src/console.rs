@@ -204,6 +204,7 @@ impl Console {
                 notifier,
                 stop: notifier_stop.clone(),
                 counters: notifier_counters.clone(),
+                view: notifications::View::stale(),
             };
             std::thread::Builder::new()
                 .name("wardwatch-notifier".into())

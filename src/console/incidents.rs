@@ -20,11 +20,18 @@ use crate::store::{
 };
 
 /// The `incident.rules` record owed at a start: when the rule text differs
-/// from the last one recorded (the first start records the defaults).
+/// from the last one recorded, or from the shipped defaults when none was.
 pub(super) fn rules_entry(store: &Store, data_dir: &Path, text: &str) -> Result<Option<Entry>, StoreError> {
     let digest = hex::encode(Sha256::digest(text.as_bytes()));
     let last = store.audit_records(kind::INCIDENT_RULES, 1)?;
-    if last.last().and_then(|r| r.body.get("sha256")).and_then(|v| v.as_str()) == Some(digest.as_str()) {
+    let previous = last.last().and_then(|r| r.body.get("sha256")).and_then(|v| v.as_str());
+    // The shipped defaults belong to the build (its version is in
+    // `console.started`): recorded only when they replace other rules.
+    let unchanged = match previous {
+        Some(p) => p == digest,
+        None => text == crate::incident::DEFAULT_RULES,
+    };
+    if unchanged {
         return Ok(None);
     }
     let file = data_dir.join(RULES_FILE);

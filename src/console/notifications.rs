@@ -34,6 +34,38 @@ pub struct NotifierCounters {
     pub failed: AtomicU64,
 }
 
+/// How long the notifier uses one reading of the hospital (devices'
+/// clinical use, wards) before reading it again.
+const VIEW_FOR: Duration = Duration::from_secs(1);
+
+/// The hospital as the notifier last read it.
+pub(super) struct View {
+    read: std::time::Instant,
+    hospital: crate::store::HospitalView,
+    wards: HashMap<String, String>,
+}
+
+impl View {
+    /// One never used: the first round reads the hospital.
+    pub(super) fn stale() -> Self {
+        Self {
+            read: std::time::Instant::now().checked_sub(VIEW_FOR * 2).unwrap_or_else(std::time::Instant::now),
+            hospital: crate::store::HospitalView { wards: Vec::new(), devices: Vec::new() },
+            wards: HashMap::new(),
+        }
+    }
+
+    fn read(
+        store: &Store,
+        now: chrono::DateTime<Utc>,
+        rules: &ViewRules,
+    ) -> Result<Self, crate::store::StoreError> {
+        let hospital = store.hospital_view(now, rules)?;
+        let wards = hospital.wards.iter().map(|w| (w.id.as_str().to_owned(), w.name.clone())).collect();
+        Ok(Self { read: std::time::Instant::now(), hospital, wards })
+    }
+}
+
 pub(super) struct NotifierThread {
     pub store: Store,
     pub rules: ViewRules,
@@ -41,6 +73,7 @@ pub(super) struct NotifierThread {
     pub notifier: Arc<dyn Notifier>,
     pub stop: Arc<AtomicBool>,
     pub counters: Arc<NotifierCounters>,
+    pub view: View,
 }
 
 /// The audit body of a notification.
@@ -60,6 +93,12 @@ struct Sent<'a> {
 impl NotifierThread {
     pub(super) fn run(mut self, rx: Receiver<Vec<i64>>) {
         let mut pending = BTreeSet::new();
+        // What people did before this start is already decided on.
+        let (mut last_event, mut looked) = (0, Utc::now());
+        match self.store.notifier_changes(0, looked, looked) {
+            Ok(c) => last_event = c.last_event,
+            Err(e) => tracing::warn!(error = %e, "The notifier could not read the incident history."),
+        }
         loop {
             match rx.recv_timeout(TICK) {
                 Ok(ids) => {
@@ -70,6 +109,24 @@ impl NotifierThread {
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
+            }
+            // Changes made through other connections or processes (the CLI
+            // beside a running console), mutes that ended, maintenance.
+            let now = Utc::now();
+            match self.store.notifier_changes(last_event, looked, now) {
+                Ok(c) => {
+                    pending.extend(c.incidents);
+                    last_event = c.last_event;
+                    looked = now;
+                    if c.all_open {
+                        let open = crate::store::IncidentFilter { open_only: true, ..Default::default() };
+                        match self.store.incidents(&open, now, &self.rules) {
+                            Ok(list) => pending.extend(list.into_iter().map(|i| i.record.id)),
+                            Err(e) => tracing::warn!(error = %e, "Open incidents could not be listed."),
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "The notifier could not read what changed."),
             }
             let ids: Vec<i64> = std::mem::take(&mut pending).into_iter().collect();
             if let Err(e) = self.round(&ids) {
@@ -87,14 +144,22 @@ impl NotifierThread {
         let mut notices: Vec<(i64, Decision)> = Vec::new();
         let mut entries = Vec::new();
         if !ids.is_empty() {
-            let wards: HashMap<String, String> =
-                self.store.wards()?.into_iter().map(|w| (w.id.as_str().to_owned(), w.name)).collect();
-            for i in self.store.incidents_by_id(ids, now, &self.rules)? {
-                let c = candidate(&i, &wards, now);
+            for i in self.incidents(ids, now)? {
+                let c = candidate(&i, &self.view.wards, now);
                 let ev = self.policy.evaluate(&c, now);
                 self.counters.evaluated.fetch_add(1, Ordering::Relaxed);
                 self.deliver(&ev, &mut entries);
-                notices.push((i.record.id, keep_notified(i.record.notice.as_ref(), ev.decision)));
+                let decision = keep_notified(i.record.notice.as_ref(), ev.decision);
+                // Written only when it says something new (a storm's
+                // incident is evaluated after every batch).
+                let same = i
+                    .record
+                    .notice
+                    .as_ref()
+                    .is_some_and(|n| n.kind == decision.kind && n.text == decision.text);
+                if !same {
+                    notices.push((i.record.id, decision));
+                }
             }
         }
         for (id, ev) in self.policy.tick(now) {
@@ -103,13 +168,30 @@ impl NotifierThread {
                 notices.push((id, ev.decision));
             }
         }
-        if !notices.is_empty() {
-            self.store.set_notices(&notices)?;
-        }
+        // Audited before the decision shows on the incident.
         if !entries.is_empty() {
             self.store.record(entries)?;
         }
+        if !notices.is_empty() {
+            self.store.set_notices(&notices)?;
+        }
         Ok(())
+    }
+
+    /// The incidents `ids` against the hospital view, read again when it
+    /// is a second old or lacks one of their devices.
+    fn incidents(
+        &mut self,
+        ids: &[i64],
+        now: chrono::DateTime<Utc>,
+    ) -> Result<Vec<Incident>, crate::store::StoreError> {
+        if self.view.read.elapsed() < VIEW_FOR {
+            if let Some(list) = self.store.incidents_by_id_in(ids, now, &self.view.hospital)? {
+                return Ok(list);
+            }
+        }
+        self.view = View::read(&self.store, now, &self.rules)?;
+        Ok(self.store.incidents_by_id_in(ids, now, &self.view.hospital)?.unwrap_or_default())
     }
 
     fn deliver(&self, ev: &Evaluation, entries: &mut Vec<Entry>) {

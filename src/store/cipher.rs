@@ -12,7 +12,6 @@
 //! Archives for offline review keep SQLCipher 4's defaults, so that any
 //! SQLCipher 4 tool opens them.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
@@ -81,10 +80,20 @@ pub(crate) fn check_key(conn: &Connection, path: &Path) -> Result<(), StoreError
 }
 
 /// Whether `path` is an unencrypted SQLite database.
+///
+/// Asked through SQLite, never with a file handle of our own: closing one
+/// drops every POSIX lock this process holds on the file, so the console's
+/// open connections would look gone to other processes, and the next of
+/// them to close (the CLI acting beside a running console) would take the
+/// database as unused and delete its live WAL, hiding every later commit.
 pub(super) fn is_plaintext(path: &Path) -> bool {
-    let mut header = [0u8; 16];
-    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut header)).is_ok()
-        && &header == PLAINTEXT_HEADER
+    if std::fs::metadata(path).map_or(true, |m| m.len() < PLAINTEXT_HEADER.len() as u64) {
+        return false;
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    Connection::open_with_flags(path, flags)
+        .and_then(|c| c.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)))
+        .is_ok()
 }
 
 /// Encrypts a database written by a build without encryption: exports it

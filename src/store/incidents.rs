@@ -45,12 +45,35 @@ pub(super) struct Folding {
     rules: Rules,
     storms: Storms,
     touched: BTreeSet<i64>,
+    /// The incidents the current batch touched, by key.
+    cache: HashMap<(SubjectKind, String, String), Cached>,
 }
 
 impl Folding {
     pub(super) fn new(rules: Rules) -> Self {
-        Self { storms: Storms::new(rules.storm), rules, touched: BTreeSet::new() }
+        Self { storms: Storms::new(rules.storm), rules, touched: BTreeSet::new(), cache: HashMap::new() }
     }
+}
+
+/// An incident as the batch knows it.
+#[derive(Debug)]
+struct Cached {
+    id: i64,
+    resolved: bool,
+    last_us: i64,
+    sources: Vec<String>,
+    reopened: i64,
+    pending: Option<Pending>,
+}
+
+/// What the batch adds to an incident, written by [`flush`].
+#[derive(Debug, Default)]
+struct Pending {
+    count: i64,
+    severity: u8,
+    last_us: i64,
+    last_alert: i64,
+    sources_changed: bool,
 }
 
 /// The source an alert came from, as an incident lists it: the product,
@@ -141,7 +164,9 @@ struct Opened<'a> {
 }
 
 /// Folds stored alert `alert_id` into its incidents (see the module
-/// docs); the audit records it owes.
+/// docs); the audit records it owes. Counts, times and sources are kept in
+/// memory for the batch and written once by [`flush`]: a storm costs one
+/// row per alert (its link), not three statements.
 pub(super) fn fold_alert(
     tx: &Transaction<'_>,
     folding: &mut Folding,
@@ -154,94 +179,126 @@ pub(super) fn fold_alert(
     let label = source_label(a);
     let mut entries = Vec::new();
     for s in subjects(folding, devices, a) {
-        let found: Option<(i64, String, i64, String, i64)> = tx
-            .prepare_cached(
-                "SELECT id, state, last_us, sources, reopened FROM incidents
-                 WHERE subject_kind = ?1 AND subject = ?2 AND condition = ?3",
-            )
-            .and_then(|mut st| {
-                st.query_row(params![s.kind.as_str(), s.subject, s.condition], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                })
-                .optional()
-            })
-            .map_err(|e| sqlite(tx, e))?;
-        let key = incident_key(s.kind, &s.subject, &s.condition);
-        let id = match found {
-            None => {
-                let sources = serde_json::to_string(&[&label]).unwrap_or_else(|_| "[]".into());
-                tx.prepare_cached(
-                    "INSERT INTO incidents (subject_kind, subject, device_id, condition, title, storm, severity,
-                        count, first_us, last_us, first_alert, last_alert, sources)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?8, ?9, ?9, ?10)",
+        let key = (s.kind, s.subject.clone(), s.condition.clone());
+        let incident_key = incident_key(s.kind, &s.subject, &s.condition);
+        if !folding.cache.contains_key(&key) {
+            let found: Option<(i64, String, i64, String, i64)> = tx
+                .prepare_cached(
+                    "SELECT id, state, last_us, sources, reopened FROM incidents
+                     WHERE subject_kind = ?1 AND subject = ?2 AND condition = ?3",
                 )
                 .and_then(|mut st| {
-                    st.execute(params![
-                        s.kind.as_str(),
-                        s.subject,
-                        s.device.as_ref().map(AssetId::as_str),
-                        s.condition,
-                        s.title,
-                        s.storm,
-                        a.severity.value(),
-                        at_us,
-                        alert_id,
-                        sources,
-                    ])
+                    st.query_row(params![s.kind.as_str(), s.subject, s.condition], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                    })
+                    .optional()
                 })
                 .map_err(|e| sqlite(tx, e))?;
-                let id = tx.last_insert_rowid();
-                event(tx, id, at_us, "console", "opened", &format!("opened by {label}"), None)?;
-                id
-            }
-            Some((id, state, last_us, sources, reopened)) => {
-                let mut list: Vec<String> = serde_json::from_str(&sources).unwrap_or_default();
-                let sources = if list.iter().any(|l| l == &label) {
-                    sources
-                } else {
-                    list.push(label.clone());
-                    serde_json::to_string(&list).unwrap_or(sources)
-                };
-                let recurs = state == State::Resolved.as_str() || at_us.saturating_sub(last_us) > recurrence;
-                if recurs {
+            let cached = match found {
+                Some((id, state, last_us, sources, reopened)) => Cached {
+                    id,
+                    resolved: state == State::Resolved.as_str(),
+                    last_us,
+                    sources: serde_json::from_str(&sources).unwrap_or_default(),
+                    reopened,
+                    pending: None,
+                },
+                None => {
+                    let sources = serde_json::to_string(&[&label]).unwrap_or_else(|_| "[]".into());
                     tx.prepare_cached(
-                        "UPDATE incidents SET state = 'open', owner = NULL, outcome = NULL, notice = NULL,
-                            reopened = reopened + 1, count = count + 1, severity = ?2, last_us = MAX(last_us, ?3),
-                            last_alert = ?4, sources = ?5 WHERE id = ?1",
+                        "INSERT INTO incidents (subject_kind, subject, device_id, condition, title, storm, severity,
+                            count, first_us, last_us, first_alert, last_alert, sources)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?8, ?9, ?9, ?10)",
                     )
-                    .and_then(|mut st| st.execute(params![id, a.severity.value(), at_us, alert_id, sources]))
+                    .and_then(|mut st| {
+                        st.execute(params![
+                            s.kind.as_str(),
+                            s.subject,
+                            s.device.as_ref().map(AssetId::as_str),
+                            s.condition,
+                            s.title,
+                            s.storm,
+                            a.severity.value(),
+                            at_us,
+                            alert_id,
+                            sources,
+                        ])
+                    })
                     .map_err(|e| sqlite(tx, e))?;
-                    let body = Opened {
-                        incident: id,
-                        key,
-                        title: &s.title,
-                        alert: alert_id,
-                        reopened: reopened + 1,
-                    };
-                    entries.push(Entry::new(a.received_at, "console", kind::INCIDENT_RECURRED, &body)?);
-                    let why = if state == State::Resolved.as_str() {
-                        "came back after it was resolved"
-                    } else {
-                        "came back after a quiet period"
-                    };
-                    event(tx, id, at_us, "console", "recurred", &format!("{why} ({label})"), None)?;
-                } else {
-                    tx.prepare_cached(
-                        "UPDATE incidents SET count = count + 1, severity = MAX(severity, ?2),
-                            last_us = MAX(last_us, ?3), last_alert = ?4, sources = ?5 WHERE id = ?1",
-                    )
-                    .and_then(|mut st| st.execute(params![id, a.severity.value(), at_us, alert_id, sources]))
-                    .map_err(|e| sqlite(tx, e))?;
+                    let id = tx.last_insert_rowid();
+                    event(tx, id, at_us, "console", "opened", &format!("opened by {label}"), None)?;
+                    Cached {
+                        id,
+                        resolved: false,
+                        last_us: at_us,
+                        sources: vec![label.clone()],
+                        reopened: 0,
+                        pending: None,
+                    }
                 }
-                id
-            }
-        };
-        tx.prepare_cached("INSERT OR IGNORE INTO incident_alerts (incident_id, alert_id) VALUES (?1, ?2)")
-            .and_then(|mut st| st.execute(params![id, alert_id]))
+            };
+            folding.cache.insert(key.clone(), cached);
+        }
+        let Some(c) = folding.cache.get_mut(&key) else { continue };
+        if c.resolved || at_us.saturating_sub(c.last_us) > recurrence {
+            tx.prepare_cached(
+                "UPDATE incidents SET state = 'open', owner = NULL, outcome = NULL, notice = NULL,
+                    reopened = reopened + 1 WHERE id = ?1",
+            )
+            .and_then(|mut st| st.execute(params![c.id]))
             .map_err(|e| sqlite(tx, e))?;
-        folding.touched.insert(id);
+            c.reopened += 1;
+            let body = Opened {
+                incident: c.id,
+                key: incident_key,
+                title: &s.title,
+                alert: alert_id,
+                reopened: c.reopened,
+            };
+            entries.push(Entry::new(a.received_at, "console", kind::INCIDENT_RECURRED, &body)?);
+            let why =
+                if c.resolved { "came back after it was resolved" } else { "came back after a quiet period" };
+            event(tx, c.id, at_us, "console", "recurred", &format!("{why} ({label})"), None)?;
+            c.resolved = false;
+        }
+        let p = c.pending.get_or_insert_with(Pending::default);
+        p.count += 1;
+        p.severity = p.severity.max(a.severity.value());
+        p.last_us = p.last_us.max(at_us);
+        p.last_alert = alert_id;
+        c.last_us = c.last_us.max(at_us);
+        if !c.sources.contains(&label) {
+            c.sources.push(label.clone());
+            p.sources_changed = true;
+        }
+        tx.prepare_cached("INSERT OR IGNORE INTO incident_alerts (incident_id, alert_id) VALUES (?1, ?2)")
+            .and_then(|mut st| st.execute(params![c.id, alert_id]))
+            .map_err(|e| sqlite(tx, e))?;
+        folding.touched.insert(c.id);
     }
     Ok(entries)
+}
+
+/// Starts a batch: what was cached of the incidents may have changed since
+/// (people's work through other connections).
+pub(super) fn begin(folding: &mut Folding) {
+    folding.cache.clear();
+}
+
+/// Writes the batch's counts, times and sources, before its commit.
+pub(super) fn flush(tx: &Transaction<'_>, folding: &mut Folding) -> Result<(), StoreError> {
+    for c in folding.cache.values_mut() {
+        let Some(p) = c.pending.take() else { continue };
+        let sources =
+            p.sources_changed.then(|| serde_json::to_string(&c.sources).unwrap_or_else(|_| "[]".into()));
+        tx.prepare_cached(
+            "UPDATE incidents SET count = count + ?2, severity = MAX(severity, ?3), last_us = MAX(last_us, ?4),
+                last_alert = ?5, sources = COALESCE(?6, sources) WHERE id = ?1",
+        )
+        .and_then(|mut st| st.execute(params![c.id, p.count, p.severity, p.last_us, p.last_alert, sources]))
+        .map_err(|e| sqlite(tx, e))?;
+    }
+    Ok(())
 }
 
 fn event(
@@ -476,6 +533,15 @@ impl Incident {
     }
 }
 
+/// See [`Store::notifier_changes`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NotifierChanges {
+    pub incidents: Vec<i64>,
+    pub all_open: bool,
+    /// The newest history row: where to look from next time.
+    pub last_event: i64,
+}
+
 /// One change in an incident's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IncidentEvent {
@@ -586,6 +652,27 @@ impl Store {
         let view = self.hospital_view(now, view_rules)?;
         let windows = self.maintenance_windows(now, false)?;
         Ok(self.dress(records, &view, &windows, now))
+    }
+
+    /// [`Store::incidents_by_id`] against a hospital view the caller holds
+    /// (the notifier keeps one for a second); `None` when an incident's
+    /// device is not in it (new since), so the caller reads a fresh one.
+    pub fn incidents_by_id_in(
+        &self,
+        ids: &[i64],
+        now: DateTime<Utc>,
+        view: &HospitalView,
+    ) -> Result<Option<Vec<Incident>>, StoreError> {
+        let mut records = Vec::with_capacity(ids.len());
+        for id in ids {
+            records.extend(self.incident_record(*id)?);
+        }
+        let known = |d: &AssetId| view.devices.iter().any(|s| &s.device.id == d);
+        if records.iter().any(|r| r.device.as_ref().is_some_and(|d| !known(d))) {
+            return Ok(None);
+        }
+        let windows = self.maintenance_windows(now, false)?;
+        Ok(Some(self.dress(records, view, &windows, now)))
     }
 
     fn dress(
@@ -750,6 +837,46 @@ impl Store {
             event(tx, id, now_us, actor, verb, &text, reason)
         })?;
         self.incident_record(id)?.ok_or_else(|| ActionError::Unknown(id).into())
+    }
+
+    /// What changed for the notifier since it last looked, wherever it was
+    /// done (the window, the CLI beside a running console): the incidents
+    /// people worked on after history row `after_event`, those whose mute or
+    /// silence ended in (`since`, `now`], and whether a maintenance window
+    /// started, ended or was added (every open incident then needs a look).
+    pub fn notifier_changes(
+        &self,
+        after_event: i64,
+        since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<NotifierChanges, StoreError> {
+        let (since_us, now_us) = (since.timestamp_micros(), now.timestamp_micros());
+        let q = |sql: &str, args: &[&dyn rusqlite::ToSql]| -> Result<Vec<i64>, StoreError> {
+            let mut stmt = self.conn.prepare_cached(sql).map_err(|e| self.wrap(e))?;
+            let rows = stmt.query_map(args, |r| r.get(0)).map_err(|e| self.wrap(e))?;
+            rows.collect::<rusqlite::Result<_>>().map_err(|e| self.wrap(e))
+        };
+        let mut incidents = q(
+            "SELECT DISTINCT incident_id FROM incident_events WHERE id > ?1 AND actor != 'console'",
+            &[&after_event],
+        )?;
+        incidents.extend(q(
+            "SELECT id FROM incidents WHERE (muted_until_us > ?1 AND muted_until_us <= ?2)
+                OR (silenced_until_us > ?1 AND silenced_until_us <= ?2)",
+            &[&since_us, &now_us],
+        )?);
+        incidents.sort_unstable();
+        incidents.dedup();
+        let last_event = q("SELECT COALESCE(MAX(id), 0) FROM incident_events", &[])?.pop().unwrap_or(0);
+        let maintenance = q(
+            "SELECT COUNT(*) FROM maintenance_windows WHERE created_us > ?1
+                OR (start_us > ?1 AND start_us <= ?2) OR (end_us > ?1 AND end_us <= ?2)
+                OR (ended_us > ?1 AND ended_us <= ?2)",
+            &[&since_us, &now_us],
+        )?
+        .pop()
+        .unwrap_or(0);
+        Ok(NotifierChanges { incidents, all_open: maintenance > 0, last_event: last_event.max(after_event) })
     }
 
     /// Records what the notification policy decided for each incident.

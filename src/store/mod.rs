@@ -35,7 +35,7 @@ pub use context::{DeviceSeen, DeviceSummary, EventTypeSeen, PeerSeen};
 pub use hospital::{Assignment, HospitalView, IdentityPeriod, ImportApplied, ViewRules};
 pub use incidents::{
     assess_incident, clinical_use_of, incident_key, Incident, IncidentEvent, IncidentFilter, IncidentRecord,
-    MaintenanceScope, MaintenanceWindow, Mute, MAX_MAINTENANCE,
+    MaintenanceScope, MaintenanceWindow, Mute, NotifierChanges, MAX_MAINTENANCE,
 };
 pub use migrations::MIGRATIONS;
 
@@ -330,6 +330,7 @@ impl Store {
         // the CLI) append too; the head is read under the write lock.
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(wrap)?;
         let mut head = audit_log::head_of(&tx).map_err(wrap)?;
+        incidents::begin(&mut self.folding);
         {
             let mut audit_stmt = tx.prepare_cached(audit_log::INSERT).map_err(wrap)?;
             let mut alert_stmt = tx
@@ -492,6 +493,7 @@ impl Store {
                 }
             }
         }
+        incidents::flush(&tx, &mut self.folding)?;
         tx.commit().map_err(wrap)?;
         self.head = head;
         self.tell(&committed);

@@ -24,11 +24,26 @@ fn devices(dir: &str) -> anyhow::Result<HashMap<String, Value>> {
     Ok(all.into_iter().map(|d| (d["device"]["id"].as_str().unwrap_or_default().to_owned(), d)).collect())
 }
 
-/// Whether `d` meets `e`: an open incident of that name and severity, or in use.
+/// The title of the incident an alert named `name` folds into: its
+/// condition's, as the shipped rules name it ("Exploit attempt").
+fn incident_title(name: &str) -> String {
+    let receipt =
+        wardwatch::normalize::Receipt { received_at: chrono::Utc::now(), source_addr: None, listener: None };
+    let raw = format!("CEF:0|Sim|Sim|1|1|{}|5|", name.replace('|', "\\|"));
+    match wardwatch::normalize::decode_auto(raw.as_bytes(), &receipt).map(|d| d.into_alert()) {
+        Ok(Some(a)) => {
+            wardwatch::incident::condition::of(&a, &wardwatch::incident::Rules::default().conditions).title
+        }
+        _ => name.to_owned(),
+    }
+}
+
+/// Whether `d` meets `e`: an open incident of that alert's condition and
+/// severity, or in use.
 fn meets(d: &Value, e: &Expected) -> bool {
     match e {
         Expected::Alert { name, min_severity } => d["incidents"].as_array().into_iter().flatten().any(|i| {
-            i["condition"].as_str() == Some(name.as_str())
+            i["condition"].as_str() == Some(incident_title(name).as_str())
                 && i["severity"].as_u64() >= Some(u64::from(*min_severity))
         }),
         Expected::InUse => d["clinical_use"]["state"] == "in_use",

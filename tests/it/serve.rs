@@ -360,3 +360,33 @@ fn serve_can_make_no_core_dump() -> anyhow::Result<()> {
     serve.stop()?;
     Ok(())
 }
+
+/// A person's change from the command line beside a running console (a
+/// second process writing) must leave what the console stores afterwards
+/// visible to everyone: a regression test for the console dropping its own
+/// file locks (a file handle of its own on the database, closed), after
+/// which the CLI took the database as unused and deleted the live WAL.
+#[test]
+fn alerts_stored_after_a_change_from_the_command_line_stay_visible_to_other_processes() -> anyhow::Result<()>
+{
+    use anyhow::Context;
+    let dir = tempfile::tempdir()?;
+    let serve = Serve::start(dir.path())?;
+    let sock = UdpSocket::bind("127.0.0.1:0")?;
+    sock.send_to(b"CEF:0|OISF|Suricata|7|1|ET EXPLOIT one|9|src=203.0.113.9 dst=198.51.100.7", serve.udp)?;
+    let alerts = wait_for_alerts(dir.path(), 10, |a| a.len() == 1)?;
+    let data = dir.path().to_str().context("non-UTF-8 temp dir")?;
+    let incidents = crate::support::run(&["incidents", "--data-dir", data, "--json"], None)?;
+    let incident: serde_json::Value = serde_json::from_slice(&incidents.stdout)?;
+    let id = incident["id"].as_i64().context("no incident")?.to_string();
+    let out =
+        crate::support::run(&["incident", "comment", "--data-dir", data, &id, "--text", "looking"], None)?;
+    anyhow::ensure!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    sock.send_to(b"CEF:0|OISF|Suricata|7|1|ET EXPLOIT two|9|src=203.0.113.9 dst=198.51.100.7", serve.udp)?;
+    // Seen by a new process while the console still runs, not only after it stops.
+    let alerts =
+        wait_for_alerts(dir.path(), 10, |a| a.len() == 2).with_context(|| format!("first: {alerts:?}"))?;
+    assert_eq!(names(&alerts), ["ET EXPLOIT two", "ET EXPLOIT one"]);
+    serve.stop()?;
+    Ok(())
+}
