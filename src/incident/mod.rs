@@ -215,16 +215,7 @@ impl Action {
     /// Checks what a person gave, at `now`: reasons present and bounded, a
     /// mute's expiry in the future and within [`MAX_MUTE`].
     pub fn check(&self, now: DateTime<Utc>) -> Result<(), ActionError> {
-        let text = |field: &'static str, s: &str| {
-            let t = s.trim();
-            if t.is_empty() {
-                Err(ActionError::Missing(field))
-            } else if t.chars().count() > 500 {
-                Err(ActionError::TooLong(field))
-            } else {
-                Ok(())
-            }
-        };
+        let text = |field: &'static str, s: &str| required(field, s).map(|_| ());
         match self {
             Self::Acknowledge => Ok(()),
             Self::Assign { to, reason } => text("assignee", to).and(text("reason", reason)),
@@ -250,6 +241,22 @@ impl Action {
                 text("reason", reason)
             }
         }
+    }
+}
+
+/// The most characters a reason, comment or name may have.
+pub const MAX_TEXT: usize = 500;
+
+/// `s` trimmed, when it is there and at most [`MAX_TEXT`] characters:
+/// what a person must write for the audit log.
+pub fn required<'a>(field: &'static str, s: &'a str) -> Result<&'a str, ActionError> {
+    let t = s.trim();
+    if t.is_empty() {
+        Err(ActionError::Missing(field))
+    } else if t.chars().count() > MAX_TEXT {
+        Err(ActionError::TooLong(field))
+    } else {
+        Ok(t)
     }
 }
 

@@ -958,13 +958,7 @@ impl Store {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<MaintenanceWindow, StoreError> {
-        let reason = reason.trim();
-        if reason.is_empty() {
-            return Err(ActionError::Missing("reason").into());
-        }
-        if reason.chars().count() > 500 {
-            return Err(ActionError::TooLong("reason").into());
-        }
+        let reason = crate::incident::required("reason", reason)?;
         if end <= start || end <= now {
             return Err(ActionError::MaintenanceEnd.into());
         }
@@ -1028,10 +1022,7 @@ impl Store {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<MaintenanceWindow, StoreError> {
-        let reason = reason.trim();
-        if reason.is_empty() {
-            return Err(ActionError::Missing("reason").into());
-        }
+        let reason = crate::incident::required("reason", reason)?;
         let w = self.maintenance(id)?;
         if !w.active_at(now) && w.start <= now {
             return Err(ActionError::MaintenanceOver(id).into());
