@@ -223,8 +223,17 @@ export const OPEN_INCIDENT_EVENT = 'open-incident';
  * Calls `handler` with the incident id each time a desktop notification is
  * clicked; resolves to the function that stops listening.
  */
-export function onOpenIncident(handler: (id: number) => void): Promise<() => void> {
-  return listen<number>(OPEN_INCIDENT_EVENT, (event) => {
+export async function onOpenIncident(handler: (id: number) => void): Promise<() => void> {
+  const unlisten = await listen<number>(OPEN_INCIDENT_EVENT, (event) => {
     if (typeof event.payload === 'number') handler(event.payload);
   });
+  // Unlistening once the backend is gone (the window closing) fails, harmlessly.
+  return () => {
+    try {
+      const done: unknown = unlisten();
+      if (done instanceof Promise) done.catch(() => {});
+    } catch {
+      // Nothing left to unregister from.
+    }
+  };
 }
