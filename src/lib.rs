@@ -7,6 +7,7 @@
 //! owns it all and broadcasts each stored alert to whoever subscribed.
 #![deny(unsafe_code)]
 
+pub mod access;
 pub mod atna;
 pub mod audit;
 pub mod codec;

@@ -78,6 +78,16 @@ pub mod kind {
     /// A maintenance window set or ended by a person.
     pub const MAINTENANCE_SET: &str = "maintenance.set";
     pub const MAINTENANCE_ENDED: &str = "maintenance.ended";
+    /// A person's account made, changed (roles, wards, PIN), disabled.
+    pub const PERSON_ADDED: &str = "person.added";
+    pub const PERSON_CHANGED: &str = "person.changed";
+    /// A login that succeeded, one that failed, an account locked by failures.
+    pub const LOGIN: &str = "auth.login";
+    pub const LOGIN_FAILED: &str = "auth.failed";
+    pub const LOCKED_OUT: &str = "auth.locked_out";
+    pub const LOGOUT: &str = "auth.logout";
+    /// An operation refused by the permission matrix.
+    pub const REFUSED: &str = "access.refused";
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -295,6 +295,24 @@ pub const MIGRATIONS: &[&str] = &[
         ended_us INTEGER
     );
     CREATE INDEX maintenance_active ON maintenance_windows (end_us);",
+    // 11: people (see `store::people`): local accounts with their roles,
+    // wards (for nurses), Argon2id password and PIN hashes (PHC strings: the
+    // parameters are kept with the hash), the last full login (a PIN works
+    // only after one that day), failures in a row and the lock they started.
+    "CREATE TABLE people (
+        username TEXT PRIMARY KEY,
+        display_name TEXT NOT NULL,
+        roles TEXT NOT NULL,
+        wards TEXT NOT NULL DEFAULT '[]',
+        password_hash TEXT NOT NULL,
+        pin_hash TEXT,
+        full_login_us INTEGER,
+        failures INTEGER NOT NULL DEFAULT 0,
+        locked_until_us INTEGER,
+        disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+        created_us INTEGER NOT NULL,
+        created_by TEXT NOT NULL
+    ) WITHOUT ROWID;",
 ];
 
 pub(super) fn version(conn: &Connection) -> rusqlite::Result<i64> {
@@ -346,6 +364,7 @@ mod tests {
         0x9cb0_90fe_3891_7aaa,
         0x0410_a4a8_246f_3bce,
         0x9ec2_8e20_0610_c9e9,
+        0x684573e98b2c2f22,
     ];
 
     #[test]
@@ -394,6 +413,7 @@ mod tests {
                 "incident_events",
                 "incidents",
                 "maintenance_windows",
+                "people",
                 "rejected",
                 "wards"
             ]

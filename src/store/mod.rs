@@ -13,6 +13,7 @@ mod context;
 mod hospital;
 mod incidents;
 mod migrations;
+mod people;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -38,6 +39,7 @@ pub use incidents::{
     MaintenanceScope, MaintenanceWindow, Mute, NotifierChanges, MAX_MAINTENANCE,
 };
 pub use migrations::MIGRATIONS;
+pub use people::{AuthError, Person, Proof};
 
 /// The database's file name inside the data directory.
 pub const DB_FILE: &str = "wardwatch.db";
@@ -926,3 +928,6 @@ mod hospital_tests;
 
 #[cfg(test)]
 mod incidents_tests;
+
+#[cfg(test)]
+mod people_tests;

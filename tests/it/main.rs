@@ -20,3 +20,4 @@ mod simulate;
 mod storm;
 mod support;
 mod tls;
+mod users;

@@ -8,6 +8,7 @@ mod incidents;
 mod inventory;
 mod samples;
 mod simulate;
+mod users;
 
 use std::io::{self, BufWriter, Read, Write};
 use std::path::PathBuf;
@@ -147,6 +148,11 @@ enum Command {
         #[command(subcommand)]
         command: incidents::MaintenanceCommand,
     },
+    /// Local accounts: add people with their roles (the first must be an admin), list them.
+    Users {
+        #[command(subcommand)]
+        command: users::UsersCommand,
+    },
     /// The device inventory: import a CMMS or asset-list export (CSV, JSON), export it.
     Inventory {
         #[command(subcommand)]
@@ -281,6 +287,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         }
         Command::Incident { command } => done(incidents::incident(command, pf)),
         Command::Maintenance { command } => done(incidents::maintenance(command, pf)),
+        Command::Users { command } => done(users::run(command, pf)),
         Command::Inventory { command } => done(inventory::run(command, pf)),
         Command::Parse { format, jsonl } => done(parse(format, jsonl)),
         Command::Token { command: TokenCommand::New { name } } => done(token_new(&name)),
@@ -859,4 +866,99 @@ fn with_envelope(mut result: Value, syslog: Option<rfc5424::SyslogMessage>) -> V
         obj.insert("syslog".into(), json!(m));
     }
     result
+}
+
+/// What a command needs of the person running it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// An operation of the permission matrix (`wardwatch::access`).
+    Operation(wardwatch::access::Operation),
+    /// A tool that opens no data directory (parse, bench, simulate, token).
+    NoData,
+}
+
+/// The access each command (by its subcommand path) needs: every command
+/// has an entry, and a test fails for one that has none.
+fn access_of(path: &[&str]) -> Option<Access> {
+    use wardwatch::access::Operation::*;
+    let op = match path {
+        ["parse"] | ["bench"] | ["simulate"] | ["token", "new"] => return Some(Access::NoData),
+        ["serve"] | ["key", "rotate" | "recovery"] => Administer,
+        ["status"] => ViewStatus,
+        ["alerts"] => ViewAlerts,
+        ["wards"] | ["devices"] => ViewHospital,
+        ["device", "assign" | "set-use"] => ChangeDevice,
+        ["inventory", "import" | "export"] => ManageInventory,
+        ["incidents"] | ["incident", "show"] | ["maintenance", "list"] => ViewIncidents,
+        ["incident", "ack" | "silence" | "comment"] => AcknowledgeIncident,
+        ["incident", "assign" | "mute" | "unmute" | "resolve" | "reopen"] => TriageIncident,
+        ["maintenance", "add" | "end"] => ManageMaintenance,
+        ["audit", "verify" | "export" | "log"] => ReviewAudit,
+        ["audit", "archive"] => ArchiveAudit,
+        ["users", "add" | "list"] => ManageUsers,
+        _ => return None,
+    };
+    Some(Access::Operation(op))
+}
+
+#[cfg(test)]
+mod access_tests {
+    use clap::CommandFactory;
+
+    use super::*;
+    use wardwatch::access::{role_permits, Operation, Role};
+
+    /// Every command a person can type, as its subcommand path.
+    fn leaves(cmd: &clap::Command, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+        let subs: Vec<&clap::Command> = cmd.get_subcommands().filter(|c| c.get_name() != "help").collect();
+        if subs.is_empty() {
+            out.push(path.clone());
+        }
+        for s in subs {
+            path.push(s.get_name().to_owned());
+            leaves(s, path, out);
+            path.pop();
+        }
+    }
+
+    #[test]
+    fn every_command_has_an_entry_in_the_permission_matrix() {
+        let mut all = Vec::new();
+        leaves(&Cli::command(), &mut Vec::new(), &mut all);
+        assert!(all.len() > 30, "{all:?}");
+        let missing: Vec<String> = all
+            .iter()
+            .filter(|p| access_of(&p.iter().map(String::as_str).collect::<Vec<_>>()).is_none())
+            .map(|p| p.join(" "))
+            .collect();
+        assert!(missing.is_empty(), "commands without an access entry: {missing:?}");
+    }
+
+    #[test]
+    fn each_role_may_run_what_the_matrix_says_and_no_more() {
+        let may = |r: Role, path: &[&str]| match access_of(path) {
+            Some(Access::Operation(op)) => role_permits(r, op),
+            Some(Access::NoData) => true,
+            None => false,
+        };
+        let expect: [(&[&str], [bool; 5]); 8] = [
+            //                             nurse  clin.  officer admin audit.
+            (&["incident", "ack"], [true, true, true, false, false]),
+            (&["incident", "mute"], [false, false, true, false, false]),
+            (&["maintenance", "add"], [false, false, true, false, false]),
+            (&["users", "add"], [false, false, false, true, false]),
+            (&["audit", "verify"], [false, false, false, false, true]),
+            (&["audit", "archive"], [false, false, false, true, false]),
+            (&["alerts"], [false, true, true, true, true]),
+            (&["parse"], [true, true, true, true, true]),
+        ];
+        for (path, want) in expect {
+            let got = Role::ALL.map(|r| may(r, path));
+            assert_eq!(got, want, "{path:?} for {:?}", Role::ALL);
+        }
+        assert!(
+            Operation::ALL.iter().all(|op| Role::ALL.iter().any(|r| role_permits(*r, *op))),
+            "an operation nobody may run"
+        );
+    }
 }

@@ -1,0 +1,249 @@
+//! Who may do what: roles, the one permission matrix, password and PIN
+//! hashes, and the lockout after failed attempts. Pure: no I/O, no clock
+//! (times are passed in), so every rule is tested with a virtual clock.
+//!
+//! The matrix ([`permits`]) is the one place that says which role may run
+//! which [`Operation`]; the Tauri commands and the CLI name the operation
+//! each of them is (`src-tauri`'s `access_of`, the CLI's `operation_of`),
+//! and a test fails for a command that names none.
+
+pub mod lockout;
+pub mod secret;
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+pub use lockout::{Lockout, LOCK_AFTER};
+pub use secret::{hash_password, hash_pin, verify, SecretError};
+
+/// What a person is at the console. A person may hold several.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Their wards: see, acknowledge, confirm ward coverage.
+    Nurse,
+    /// Signs off care-disruptive actions.
+    Clinician,
+    /// Triage, mute, maintenance windows, request actions.
+    SecurityOfficer,
+    /// Configuration, users, listeners, keys.
+    Admin,
+    /// Reads history and verifies it; changes nothing.
+    Auditor,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] =
+        [Self::Nurse, Self::Clinician, Self::SecurityOfficer, Self::Admin, Self::Auditor];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Nurse => "nurse",
+            Self::Clinician => "clinician",
+            Self::SecurityOfficer => "security_officer",
+            Self::Admin => "admin",
+            Self::Auditor => "auditor",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Nurse => "nurse",
+            Self::Clinician => "clinician",
+            Self::SecurityOfficer => "security officer",
+            Self::Admin => "administrator",
+            Self::Auditor => "auditor",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim().replace('-', "_");
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// Everything the console lets a person do, as the matrix knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    /// Wards, devices, their health (a nurse: her wards only).
+    ViewHospital,
+    /// Alerts and messages not understood.
+    ViewAlerts,
+    /// Incidents (a nurse: her wards' only).
+    ViewIncidents,
+    /// Acknowledge, silence, comment (a nurse: her wards' only).
+    AcknowledgeIncident,
+    /// Assign, mute, resolve, reopen.
+    TriageIncident,
+    /// Maintenance windows.
+    ManageMaintenance,
+    /// Put a staged device in a ward, set clinical use by hand.
+    ChangeDevice,
+    /// Import or export the inventory.
+    ManageInventory,
+    /// Listener counters, store health, the audit check.
+    ViewStatus,
+    /// Read and verify the audit log, export it for review.
+    ReviewAudit,
+    /// Retention: archive the front of the audit log.
+    ArchiveAudit,
+    /// Accounts and roles.
+    ManageUsers,
+    /// Keys, tokens, configuration, starting the console.
+    Administer,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 13] = [
+        Self::ViewHospital,
+        Self::ViewAlerts,
+        Self::ViewIncidents,
+        Self::AcknowledgeIncident,
+        Self::TriageIncident,
+        Self::ManageMaintenance,
+        Self::ChangeDevice,
+        Self::ManageInventory,
+        Self::ViewStatus,
+        Self::ReviewAudit,
+        Self::ArchiveAudit,
+        Self::ManageUsers,
+        Self::Administer,
+    ];
+
+    /// Whether a nurse may do it only for her own wards.
+    pub fn ward_scoped(self) -> bool {
+        matches!(self, Self::ViewHospital | Self::ViewIncidents | Self::AcknowledgeIncident)
+    }
+}
+
+/// The permission matrix: whether `role` may do `op`.
+pub fn role_permits(role: Role, op: Operation) -> bool {
+    use Operation::*;
+    match role {
+        Role::Nurse => matches!(op, ViewHospital | ViewIncidents | AcknowledgeIncident),
+        Role::Clinician => matches!(op, ViewHospital | ViewIncidents | AcknowledgeIncident | ViewAlerts),
+        Role::SecurityOfficer => matches!(
+            op,
+            ViewHospital
+                | ViewAlerts
+                | ViewIncidents
+                | AcknowledgeIncident
+                | TriageIncident
+                | ManageMaintenance
+                | ChangeDevice
+                | ManageInventory
+                | ViewStatus
+        ),
+        Role::Admin => matches!(
+            op,
+            ViewHospital
+                | ViewAlerts
+                | ViewIncidents
+                | ViewStatus
+                | ManageInventory
+                | ManageUsers
+                | Administer
+                | ArchiveAudit
+        ),
+        Role::Auditor => matches!(op, ViewHospital | ViewAlerts | ViewIncidents | ViewStatus | ReviewAudit),
+    }
+}
+
+/// Whether any of `roles` may do `op`.
+pub fn permits(roles: &BTreeSet<Role>, op: Operation) -> bool {
+    roles.iter().any(|r| role_permits(*r, op))
+}
+
+/// Whether `roles` may do `op` beyond a nurse's wards: a ward-scoped
+/// operation is unscoped when another role the person holds permits it.
+pub fn unscoped(roles: &BTreeSet<Role>, op: Operation) -> bool {
+    roles.iter().any(|r| *r != Role::Nurse && role_permits(*r, op)) || !op.ward_scoped()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(roles: &[Role]) -> BTreeSet<Role> {
+        roles.iter().copied().collect()
+    }
+
+    #[test]
+    fn the_matrix_as_the_roles_are_described() {
+        use Operation::*;
+        let allowed = |r: Role| -> Vec<Operation> {
+            Operation::ALL.into_iter().filter(|o| role_permits(r, *o)).collect()
+        };
+        assert_eq!(allowed(Role::Nurse), [ViewHospital, ViewIncidents, AcknowledgeIncident]);
+        assert_eq!(allowed(Role::Clinician), [ViewHospital, ViewAlerts, ViewIncidents, AcknowledgeIncident]);
+        assert_eq!(
+            allowed(Role::SecurityOfficer),
+            [
+                ViewHospital,
+                ViewAlerts,
+                ViewIncidents,
+                AcknowledgeIncident,
+                TriageIncident,
+                ManageMaintenance,
+                ChangeDevice,
+                ManageInventory,
+                ViewStatus
+            ]
+        );
+        assert_eq!(
+            allowed(Role::Admin),
+            [
+                ViewHospital,
+                ViewAlerts,
+                ViewIncidents,
+                ManageInventory,
+                ViewStatus,
+                ArchiveAudit,
+                ManageUsers,
+                Administer
+            ]
+        );
+        assert_eq!(
+            allowed(Role::Auditor),
+            [ViewHospital, ViewAlerts, ViewIncidents, ViewStatus, ReviewAudit]
+        );
+    }
+
+    #[test]
+    fn the_auditor_changes_nothing_and_only_admins_manage_people() {
+        let changes = [
+            Operation::AcknowledgeIncident,
+            Operation::TriageIncident,
+            Operation::ManageMaintenance,
+            Operation::ChangeDevice,
+            Operation::ManageInventory,
+            Operation::ArchiveAudit,
+            Operation::ManageUsers,
+            Operation::Administer,
+        ];
+        assert!(changes.iter().all(|o| !role_permits(Role::Auditor, *o)));
+        for r in Role::ALL {
+            assert_eq!(role_permits(r, Operation::ManageUsers), r == Role::Admin, "{r:?}");
+        }
+    }
+
+    #[test]
+    fn a_nurse_is_scoped_to_her_wards_unless_another_role_says_otherwise() {
+        assert!(!unscoped(&set(&[Role::Nurse]), Operation::ViewIncidents));
+        assert!(unscoped(&set(&[Role::Nurse, Role::SecurityOfficer]), Operation::ViewIncidents));
+        assert!(unscoped(&set(&[Role::Nurse]), Operation::ViewAlerts), "not ward-scoped (and not permitted)");
+        assert!(!permits(&set(&[Role::Nurse]), Operation::TriageIncident));
+        assert!(permits(&set(&[Role::Nurse, Role::Clinician]), Operation::ViewAlerts));
+    }
+
+    #[test]
+    fn roles_read_back_as_written() {
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(Role::parse("security-officer"), Some(Role::SecurityOfficer));
+        assert_eq!(Role::parse("root"), None);
+    }
+}
