@@ -22,6 +22,16 @@ fn main() {
         "list_maintenance",
         "add_maintenance",
         "end_maintenance",
+        "session_status",
+        "login",
+        "login_pin",
+        "lock",
+        "logout",
+        "create_first_admin",
+        "set_pin",
+        "list_users",
+        "add_user",
+        "locked_overview",
     ];
     tauri_build::try_build(
         tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),

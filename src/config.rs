@@ -37,6 +37,26 @@ pub struct ConsoleConfig {
     pub simulate: Option<String>,
     /// `[notifications]`: who is interrupted, how often.
     pub notifications: NotificationSettings,
+    /// `[access]`: how soon a seat locks, what a locked one shows.
+    pub access: AccessSettings,
+}
+
+/// The `[access]` table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccessSettings {
+    /// A seat with no command for this long locks (shorter on a shared
+    /// nursing station: 120 is usual there).
+    pub idle_lock_secs: u64,
+    /// A locked seat still shows each ward's health, without details, so a
+    /// nurse sees that something is wrong without logging in.
+    pub locked_overview: bool,
+}
+
+impl Default for AccessSettings {
+    fn default() -> Self {
+        Self { idle_lock_secs: 300, locked_overview: true }
+    }
 }
 
 /// The `[notifications]` table: the notification policy's settings.
@@ -169,6 +189,8 @@ impl ConsoleConfig {
         set("notifications.ward_interval_secs", n.ward_interval_secs.to_string());
         set("notifications.escalate_after_secs", n.escalate_after_secs.to_string());
         set("notifications.roles", n.roles.join(", "));
+        set("access.idle_lock_secs", self.access.idle_lock_secs.to_string());
+        set("access.locked_overview", self.access.locked_overview.to_string());
         if let Some(scenario) = &self.simulate {
             set("simulate", scenario.clone());
         }
@@ -200,6 +222,8 @@ pub struct ConfigFile {
     /// `[notifications]`: `desktop`, `min_priority`, `ward_interval_secs`,
     /// `escalate_after_secs`, `roles`.
     pub notifications: Option<NotificationSettings>,
+    /// `[access]`: `idle_lock_secs`, `locked_overview`.
+    pub access: Option<AccessSettings>,
 }
 
 /// The `[http]` table: `[[http.tokens]]` entries (name, sha256, disabled).
@@ -234,6 +258,7 @@ impl ConsoleConfig {
             hospital: HospitalSettings::default(),
             simulate: None,
             notifications: NotificationSettings::default(),
+            access: AccessSettings::default(),
         }
     }
 
@@ -272,6 +297,9 @@ impl ConsoleConfig {
         if let Some(n) = file.notifications {
             self.notifications = n;
         }
+        if let Some(a) = file.access {
+            self.access = a;
+        }
         self
     }
 
@@ -308,6 +336,9 @@ impl ConsoleConfig {
             ));
         }
         self.notifications.policy()?;
+        if self.access.idle_lock_secs == 0 {
+            return Err(ConfigError::Invalid("access.idle_lock_secs must be at least 1".into()));
+        }
         if self.queue_capacity == 0 {
             return Err(ConfigError::Invalid("queue_capacity must be at least 1".into()));
         }

@@ -24,6 +24,7 @@ use crate::store::{Committed, DeviceSeen, DeviceSummary, Store, StoreError, Stor
 mod hospital;
 mod incidents;
 mod notifications;
+mod people;
 mod simulation;
 
 pub use incidents::IncidentDetail;
@@ -48,6 +49,8 @@ pub enum ConsoleError {
     Rules(#[from] crate::incident::RulesError),
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Auth(#[from] crate::store::AuthError),
 }
 
 /// Whether the writer is storing what the listeners queue, as the console
@@ -108,6 +111,7 @@ pub struct Console {
     notifier_counters: Arc<NotifierCounters>,
     /// Told of a click on an incident's desktop notification.
     open_hook: Arc<Mutex<Option<crate::notify::ClickHandler>>>,
+    access: crate::config::AccessSettings,
 }
 
 impl std::fmt::Debug for Console {
@@ -297,6 +301,7 @@ impl Console {
             notifier_stop,
             notifier_counters,
             open_hook,
+            access: config.access,
         })
     }
 

@@ -5,7 +5,9 @@ use tauri::ipc::Channel;
 use tauri::State;
 use tokio::sync::broadcast::error::RecvError;
 
+use wardwatch::access::Operation;
 use wardwatch::hospital::{AssetId, WardId};
+use wardwatch::incident::Action;
 use wardwatch::store::Assignment;
 
 use crate::dto::{
@@ -33,6 +35,7 @@ pub fn console_info(state: State<'_, AppState>) -> Result<ConsoleInfo, IpcError>
 
 #[tauri::command]
 pub fn list_alerts(state: State<'_, AppState>, limit: u32) -> Result<Vec<AlertView>, IpcError> {
+    state.acting("list_alerts", None, None)?;
     let alerts = state.console()?.recent_alerts(limit.min(LIST_MAX) as usize)?;
     Ok(alerts.iter().map(AlertView::from).collect())
 }
@@ -40,18 +43,21 @@ pub fn list_alerts(state: State<'_, AppState>, limit: u32) -> Result<Vec<AlertVi
 /// The newest `limit` messages that could not be read, newest first.
 #[tauri::command]
 pub fn list_rejected(state: State<'_, AppState>, limit: u32) -> Result<Vec<RejectedView>, IpcError> {
+    state.acting("list_rejected", None, None)?;
     let rejected = state.console()?.recent_rejected(limit.min(LIST_MAX) as usize)?;
     Ok(rejected.iter().map(RejectedView::from).collect())
 }
 
 #[tauri::command]
 pub fn listener_status(state: State<'_, AppState>) -> Result<Vec<ListenerView>, IpcError> {
+    state.acting("listener_status", None, None)?;
     Ok(state.console()?.listeners().into_iter().map(ListenerView::from).collect())
 }
 
 /// Whether the store is writing and what the audit log's check at start found.
 #[tauri::command]
 pub fn integrity_status(state: State<'_, AppState>) -> Result<IntegrityView, IpcError> {
+    state.acting("integrity_status", None, None)?;
     let console = state.console()?;
     Ok(IntegrityView::from((&console.store_health(), &console.audit_status())))
 }
@@ -63,6 +69,7 @@ pub fn subscribe_alerts(
     state: State<'_, AppState>,
     on_event: Channel<AlertStreamEvent>,
 ) -> Result<(), IpcError> {
+    state.acting("subscribe_alerts", None, None)?;
     let mut rx = state.console()?.subscribe();
     tauri::async_runtime::spawn(async move {
         loop {
@@ -80,27 +87,25 @@ pub fn subscribe_alerts(
     Ok(())
 }
 
-/// Who a change from this window is recorded as, until sign-in lands: the
-/// operating-system account running the console.
-fn actor() -> String {
-    let user =
-        std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
-    format!("local:{user}")
-}
-
 /// The most alerts a device view shows.
 const DEVICE_ALERTS: usize = 50;
 
 /// Every ward at a glance.
 #[tauri::command]
 pub fn wards_overview(state: State<'_, AppState>) -> Result<WardsOverview, IpcError> {
+    let acting = state.acting("wards_overview", None, None)?;
     let console = state.console()?;
-    Ok(WardsOverview::new(&console.hospital_view()?, console.simulated(), chrono::Utc::now()))
+    let mut overview = WardsOverview::new(&console.hospital_view()?, console.simulated(), chrono::Utc::now());
+    if let Some(wards) = &acting.wards {
+        overview.only(wards);
+    }
+    Ok(overview)
 }
 
 /// One ward and its devices, by room and bed.
 #[tauri::command]
 pub fn ward_detail(state: State<'_, AppState>, ward: String) -> Result<WardDetail, IpcError> {
+    state.acting_in("ward_detail", None, Some(&WardId(ward.clone())))?;
     let view = state.console()?.hospital_view()?;
     WardDetail::new(&view, &ward)
         .ok_or_else(|| IpcError::new("hospital.unknown_ward", format!("there is no ward {ward}")))
@@ -112,6 +117,8 @@ pub fn device_detail(state: State<'_, AppState>, device: String) -> Result<Devic
     let console = state.console()?;
     let id = AssetId(device.clone());
     let view = console.hospital_view()?;
+    let ward = view.devices.iter().find(|d| d.device.id == id).and_then(|d| d.device.location.ward.clone());
+    state.acting_in("device_detail", None, ward.as_ref())?;
     let history = console.identity_history(&id)?;
     let alerts = console.device_alerts(&id, DEVICE_ALERTS)?;
     DeviceDetail::new(&view, &device, &history, &alerts)
@@ -121,6 +128,7 @@ pub fn device_detail(state: State<'_, AppState>, device: String) -> Result<Devic
 /// Devices first seen in traffic, waiting for someone to put them in a ward.
 #[tauri::command]
 pub fn staged_queue(state: State<'_, AppState>) -> Result<StagedQueue, IpcError> {
+    state.acting("staged_queue", None, None)?;
     Ok(StagedQueue::new(&state.console()?.hospital_view()?))
 }
 
@@ -134,11 +142,12 @@ pub fn assign_device(
     bed: Option<String>,
     reason: String,
 ) -> Result<DeviceRow, IpcError> {
+    let acting = state.acting("assign_device", None, None)?;
     let reason = required_reason(&reason)?;
     let console = state.console()?;
     let to = Assignment { ward: WardId(ward), room: non_empty(room), bed: non_empty(bed) };
     let id = AssetId(device);
-    console.assign_device(&id, &to, &actor(), reason)?;
+    console.assign_device(&id, &to, acting.actor(), reason)?;
     row(console, &id)
 }
 
@@ -150,10 +159,11 @@ pub fn set_clinical_use(
     use_state: UseStateView,
     reason: String,
 ) -> Result<DeviceRow, IpcError> {
+    let acting = state.acting("set_clinical_use", None, None)?;
     let reason = required_reason(&reason)?;
     let console = state.console()?;
     let id = AssetId(device);
-    console.set_clinical_use(&id, use_state.into(), &actor(), reason)?;
+    console.set_clinical_use(&id, use_state.into(), acting.actor(), reason)?;
     row(console, &id)
 }
 
@@ -215,6 +225,7 @@ pub fn inventory_preview(
     format: String,
     mapping: Vec<String>,
 ) -> Result<ImportPreview, IpcError> {
+    state.acting("inventory_preview", None, None)?;
     Ok(ImportPreview::from(&plan(state.console()?, &text, &format, &mapping)?))
 }
 
@@ -229,11 +240,12 @@ pub fn inventory_import(
     mapping: Vec<String>,
     file_name: String,
 ) -> Result<ImportResult, IpcError> {
+    let acting = state.acting("inventory_import", None, None)?;
     let console = state.console()?;
     let plan = plan(console, &text, &format, &mapping)?;
     let c = plan.counts();
     let name: String = file_name.chars().filter(|c| !c.is_control()).take(255).collect();
-    let applied = console.apply_import(&plan, &actor(), &name)?;
+    let applied = console.apply_import(&plan, acting.actor(), &name)?;
     Ok(ImportResult {
         wards_created: applied.wards_created as u32,
         devices_written: applied.devices_written as u32,
@@ -254,8 +266,10 @@ fn ward_names(console: &wardwatch::Console) -> Result<std::collections::HashMap<
 /// with the counts of all incidents.
 #[tauri::command]
 pub fn list_incidents(state: State<'_, AppState>, filter: IncidentFilter) -> Result<IncidentList, IpcError> {
+    let acting = state.acting("list_incidents", None, None)?;
     let console = state.console()?;
-    let all = console.incidents(&wardwatch::store::IncidentFilter::default())?;
+    let mut all = console.incidents(&wardwatch::store::IncidentFilter::default())?;
+    all.retain(|i| acting.sees(i.ward.as_ref()));
     let (filter, wards, now) =
         (wardwatch::store::IncidentFilter::from(filter), ward_names(console)?, chrono::Utc::now());
     Ok(IncidentList {
@@ -275,6 +289,7 @@ pub fn incident_detail(state: State<'_, AppState>, id: i64) -> Result<IncidentDe
     let d = console
         .incident_detail(id, INCIDENT_ALERTS)?
         .ok_or_else(|| IpcError::new("incident.unknown", format!("there is no incident {id}")))?;
+    state.acting_in("incident_detail", None, d.incident.ward.as_ref())?;
     Ok(IncidentDetail::new(&d, &ward_names(console)?, chrono::Utc::now()))
 }
 
@@ -287,7 +302,17 @@ pub fn incident_act(
     action: IncidentAction,
 ) -> Result<IncidentRow, IpcError> {
     let console = state.console()?;
-    let i = console.act_on_incident(id, &action.into_action()?, &actor())?;
+    let action = action.into_action()?;
+    // Owning and quieting are a nurse's too; assigning, muting, resolving are triage.
+    let op = match action {
+        Action::Acknowledge | Action::Silence { .. } | Action::Comment { .. } => {
+            Operation::AcknowledgeIncident
+        }
+        _ => Operation::TriageIncident,
+    };
+    let ward = console.incident_detail(id, 0)?.and_then(|d| d.incident.ward);
+    let acting = state.acting_in("incident_act", Some(op), ward.as_ref())?;
+    let i = console.act_on_incident(id, &action, acting.actor())?;
     Ok(IncidentRow::new(&i, &ward_names(console)?, chrono::Utc::now()))
 }
 
@@ -295,6 +320,7 @@ pub fn incident_act(
 #[tauri::command]
 pub fn list_maintenance(state: State<'_, AppState>) -> Result<Vec<MaintenanceView>, IpcError> {
     let now = chrono::Utc::now();
+    state.acting("list_maintenance", None, None)?;
     Ok(state.console()?.maintenance_windows(true)?.iter().map(|w| MaintenanceView::new(w, now)).collect())
 }
 
@@ -314,8 +340,9 @@ pub fn add_maintenance(
     end: String,
     reason: String,
 ) -> Result<MaintenanceView, IpcError> {
+    let acting = state.acting("add_maintenance", None, None)?;
     let (start, end) = (when(&start, "start")?, when(&end, "end")?);
-    let w = state.console()?.add_maintenance(scope.into(), &target, start, end, &reason, &actor())?;
+    let w = state.console()?.add_maintenance(scope.into(), &target, start, end, &reason, acting.actor())?;
     Ok(MaintenanceView::new(&w, chrono::Utc::now()))
 }
 
@@ -326,6 +353,7 @@ pub fn end_maintenance(
     id: i64,
     reason: String,
 ) -> Result<MaintenanceView, IpcError> {
-    let w = state.console()?.end_maintenance(id, &reason, &actor())?;
+    let acting = state.acting("end_maintenance", None, None)?;
+    let w = state.console()?.end_maintenance(id, &reason, acting.actor())?;
     Ok(MaintenanceView::new(&w, chrono::Utc::now()))
 }

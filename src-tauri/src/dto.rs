@@ -10,8 +10,10 @@ use wardwatch::model::{self, Alert};
 use wardwatch::store::StoredRejected;
 use wardwatch::StoreHealth;
 
+mod access;
 mod hospital;
 mod incidents;
+pub use access::*;
 pub use hospital::*;
 pub use incidents::*;
 

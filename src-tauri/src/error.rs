@@ -35,6 +35,7 @@ impl From<wardwatch::ConsoleError> for IpcError {
             wardwatch::ConsoleError::Simulate(e) => Self::new("simulate.config", e),
             wardwatch::ConsoleError::Rules(e) => Self::new("incident.rules", e.to_string()),
             wardwatch::ConsoleError::Config(e) => Self::new("console.config", e.to_string()),
+            wardwatch::ConsoleError::Auth(e) => Self::new(e.code(), e.to_string()),
         }
     }
 }

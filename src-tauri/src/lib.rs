@@ -2,12 +2,14 @@
 //! `wardwatch` core. No domain logic lives here: a command deserialises its
 //! arguments, calls the core, and maps the result to a view or an [`IpcError`].
 
+mod access;
 mod commands;
 mod dto;
 mod error;
 mod settings;
 mod state;
 
+pub use access::{access_of, Access};
 pub use dto::{
     AlertStreamEvent, AlertView, ConsoleInfo, ListenerCounters, ListenerState, ListenerView, SeverityLabel,
 };
@@ -44,6 +46,16 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::list_maintenance,
         commands::add_maintenance,
         commands::end_maintenance,
+        access::session_status,
+        access::login,
+        access::login_pin,
+        access::lock,
+        access::logout,
+        access::create_first_admin,
+        access::set_pin,
+        access::list_users,
+        access::add_user,
+        access::locked_overview,
     ])
 }
 

@@ -1,4 +1,7 @@
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use wardwatch::access::Seat;
+use wardwatch::store::Person;
 
 use wardwatch::audit::open::open_store;
 use wardwatch::keys::{KeyBundle, KeySource, Passphrase};
@@ -10,6 +13,8 @@ use crate::error::IpcError;
 /// (the window still opens and says so).
 pub struct AppState {
     console: Result<Arc<Console>, String>,
+    /// Who is at the window now.
+    seat: Mutex<Seat<Person>>,
 }
 
 impl AppState {
@@ -23,12 +28,22 @@ impl AppState {
                 e.to_string()
             })
         });
-        Self { console }
+        Self::with(console)
+    }
+
+    fn with(console: Result<Arc<Console>, String>) -> Self {
+        let idle = console.as_ref().map_or(300, |c| c.access_settings().idle_lock_secs);
+        let idle = chrono::Duration::seconds(i64::try_from(idle).unwrap_or(i64::MAX / 1_000_000));
+        Self { console, seat: Mutex::new(Seat::new(idle)) }
     }
 
     /// A state whose console could not start, saying why.
     pub fn unavailable(reason: String) -> Self {
-        Self { console: Err(reason) }
+        Self::with(Err(reason))
+    }
+
+    pub(crate) fn seat(&self) -> MutexGuard<'_, Seat<Person>> {
+        self.seat.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub fn console(&self) -> Result<&Arc<Console>, IpcError> {

@@ -32,6 +32,7 @@ fn harness(label: &str) -> anyhow::Result<Harness> {
     let mut config = ConsoleConfig::new(dir.path());
     config.listen = vec!["udp://127.0.0.1:0".parse()?, "tcp://127.0.0.1:0".parse()?];
     let state = AppState::start(config, &keys()?);
+    people(&state)?;
     let udp = state
         .console()
         .map_err(|e| anyhow::anyhow!("{e}"))?
@@ -42,7 +43,42 @@ fn harness(label: &str) -> anyhow::Result<Harness> {
         .ok_or_else(|| anyhow::anyhow!("udp listener did not bind"))?;
     let app = with_commands(mock_builder()).manage(state).build(tauri::generate_context!(test = true))?;
     let window = WebviewWindowBuilder::new(&app, label, Default::default()).build()?;
-    Ok(Harness { _app: app, window, udp, _dir: dir })
+    let h = Harness { _app: app, window, udp, _dir: dir };
+    if label == "main" {
+        log_in(&h, OFFICER)?;
+    }
+    Ok(h)
+}
+
+const PASSWORD: &str = "harbour-lamp-cello-9";
+const OFFICER: &str = "olu";
+
+/// Makes the test's people in the console: one per role (the nurse covers
+/// `icu`, when the console has that ward).
+fn people(state: &AppState) -> anyhow::Result<()> {
+    use wardwatch::access::Role;
+    let console = state.console().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let has_icu = console.inventory()?.wards.iter().any(|w| w.id.as_str() == "icu");
+    for (name, role) in [
+        (OFFICER, Role::SecurityOfficer),
+        ("nina", Role::Nurse),
+        ("cleo", Role::Clinician),
+        ("ada", Role::Admin),
+        ("aud", Role::Auditor),
+    ] {
+        if role == Role::Nurse && !has_icu {
+            continue;
+        }
+        let wards =
+            if role == Role::Nurse { vec![wardwatch::hospital::WardId("icu".into())] } else { vec![] };
+        console.add_person(name, "", &[role].into(), &wards, PASSWORD, "test")?;
+    }
+    Ok(())
+}
+
+fn log_in(h: &Harness, who: &str) -> anyhow::Result<Value> {
+    invoke(&h.window, "login", json!({"username": who, "password": PASSWORD}))
+        .map_err(|e| anyhow::anyhow!("login {who}: {e}"))
 }
 
 fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, body: Value) -> Result<Value, Value> {
@@ -213,6 +249,7 @@ fn hospital_harness() -> anyhow::Result<Harness> {
     // Notifications go to the log here; the real bus is tested in tests/it.
     config.notifications.desktop = false;
     let state = AppState::start(config, &keys()?);
+    people(&state)?;
     let udp = state
         .console()
         .map_err(|e| anyhow::anyhow!("{e}"))?
@@ -222,7 +259,9 @@ fn hospital_harness() -> anyhow::Result<Harness> {
         .ok_or_else(|| anyhow::anyhow!("udp listener did not bind"))?;
     let app = with_commands(mock_builder()).manage(state).build(tauri::generate_context!(test = true))?;
     let window = WebviewWindowBuilder::new(&app, "main", Default::default()).build()?;
-    Ok(Harness { _app: app, window, udp, _dir: dir })
+    let h = Harness { _app: app, window, udp, _dir: dir };
+    log_in(&h, OFFICER)?;
+    Ok(h)
 }
 
 fn call(h: &Harness, cmd: &str, body: Value) -> anyhow::Result<Value> {
@@ -283,7 +322,7 @@ fn the_hospital_views_attach_alerts_to_devices_and_people_change_them_with_a_rea
         json!({"device": "ICU-P1", "useState": "in_use", "reason": "bedside check"}),
     )?;
     assert_eq!(row["clinicalUse"]["state"], "in_use");
-    assert!(row["clinicalUse"]["source"].as_str().is_some_and(|s| s.starts_with("set by local:")), "{row}");
+    assert_eq!(row["clinicalUse"]["source"], "set by olu: bedside check", "{row}");
     let missing = invoke(&h.window, "device_detail", json!({"device": "NOPE"})).err();
     assert_eq!(missing.as_ref().map(|e| &e["code"]), Some(&json!("hospital.unknown_device")));
     Ok(())
@@ -368,7 +407,7 @@ fn incidents_are_listed_acknowledged_and_muted_only_with_a_reason_and_an_expiry(
     let act = |action: Value| invoke(&h.window, "incident_act", json!({"id": id, "action": action}));
     let acked = act(json!({"action": "acknowledge"})).map_err(|e| anyhow::anyhow!("{e}"))?;
     assert_eq!(acked["state"], "acknowledged");
-    assert!(acked["owner"].as_str().is_some_and(|o| o.starts_with("local:")));
+    assert_eq!(acked["owner"], OFFICER, "the person logged in at the window");
     let code = |r: Result<Value, Value>| r.err().map(|e| e["code"].clone());
     assert_eq!(code(act(json!({"action": "acknowledge"}))), Some(json!("incident.wrong_state")));
     let in_4h = (chrono::Utc::now() + chrono::Duration::hours(4)).to_rfc3339();
@@ -411,5 +450,144 @@ fn incidents_are_listed_acknowledged_and_muted_only_with_a_reason_and_an_expiry(
     let ended = call(&h, "end_maintenance", json!({"id": w["id"], "reason": "done early"}))?;
     assert!(ended["ended"].is_string() && ended["active"] == false);
     assert_eq!(call(&h, "list_maintenance", json!({}))?.as_array().map(Vec::len), Some(1));
+    Ok(())
+}
+
+/// Sample arguments for each command (what the window would send).
+fn sample_args(cmd: &str, incident: &Value) -> Value {
+    let in_4h = (chrono::Utc::now() + chrono::Duration::hours(4)).to_rfc3339();
+    match cmd {
+        "list_alerts" | "list_rejected" => json!({"limit": 5}),
+        "ward_detail" => json!({"ward": "icu"}),
+        "device_detail" => json!({"device": "ICU-P1"}),
+        "assign_device" => json!({"device": "nope", "ward": "icu", "room": null, "bed": null, "reason": "x"}),
+        "set_clinical_use" => json!({"device": "ICU-P1", "useState": "in_use", "reason": "bedside check"}),
+        "inventory_preview" => json!({"text": "asset_id\n", "format": "csv", "mapping": []}),
+        "inventory_import" => {
+            json!({"text": "asset_id\n", "format": "csv", "mapping": [], "fileName": "x.csv"})
+        }
+        "list_incidents" => {
+            json!({"filter": {"ward": null, "priority": null, "state": null, "openOnly": true}})
+        }
+        "incident_detail" => json!({"id": incident}),
+        "incident_act" => json!({"id": incident, "action": {"action": "comment", "text": "seen"}}),
+        "add_maintenance" => {
+            json!({"scope": "ward", "target": "icu", "start": chrono::Utc::now().to_rfc3339(), "end": in_4h, "reason": "fw"})
+        }
+        "end_maintenance" => json!({"id": 999_999, "reason": "x"}),
+        "add_user" => {
+            json!({"username": "new-one", "displayName": "", "roles": ["auditor"], "wards": [], "password": PASSWORD})
+        }
+        "set_pin" => json!({"pin": "4821"}),
+        "login" => json!({"username": "nobody", "password": "x"}),
+        "login_pin" => json!({"username": "nobody", "pin": "1234"}),
+        "create_first_admin" => json!({"username": "x", "displayName": "", "password": PASSWORD}),
+        "subscribe_alerts" => json!({"onEvent": "__CHANNEL__:1"}),
+        _ => json!({}),
+    }
+}
+
+/// Every command of `build.rs`, as the capability file grants them.
+fn every_command() -> Vec<String> {
+    let build = include_str!("../build.rs");
+    let list = build.split("COMMANDS: &[&str] = &[").nth(1).and_then(|r| r.split("];").next()).unwrap_or("");
+    list.split(',').map(|c| c.trim().trim_matches('"').to_owned()).filter(|c| !c.is_empty()).collect()
+}
+
+#[test]
+fn every_command_is_allowed_or_refused_for_each_role_as_the_matrix_says() -> anyhow::Result<()> {
+    use wardwatch::access::{role_permits, Role};
+    use wardwatch_app::{access_of, Access};
+    let h = hospital_harness()?;
+    let sock = UdpSocket::bind("127.0.0.1:0")?;
+    sock.send_to(b"CEF:0|OISF|Suricata|7|1|ET EXPLOIT probe|8|src=203.0.113.9 dst=10.1.0.5", h.udp)?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let filter = json!({"filter": {"ward": null, "priority": null, "state": null, "openOnly": true}});
+    let incident = loop {
+        let id = call(&h, "list_incidents", filter.clone())?["incidents"][0]["id"].clone();
+        if !id.is_null() || Instant::now() > deadline {
+            break id;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let commands = every_command();
+    assert!(commands.len() >= 30, "{commands:?}");
+    let people = [
+        ("nina", Role::Nurse),
+        ("cleo", Role::Clinician),
+        (OFFICER, Role::SecurityOfficer),
+        ("ada", Role::Admin),
+        ("aud", Role::Auditor),
+    ];
+    let mut wrong = Vec::new();
+    for (who, role) in people {
+        for cmd in &commands {
+            // Seat commands that would change the seat are checked elsewhere.
+            if ["lock", "logout", "login", "login_pin"].contains(&cmd.as_str()) {
+                continue;
+            }
+            log_in(&h, who)?;
+            let access = access_of(cmd).ok_or_else(|| anyhow::anyhow!("{cmd} has no access entry"))?;
+            let expect_refused = match access {
+                Access::Seat => false,
+                Access::Operation(op) => !role_permits(role, op),
+            };
+            let got = invoke(&h.window, cmd, sample_args(cmd, &incident));
+            let refused = got.as_ref().err().is_some_and(|e| e["code"] == "access.refused");
+            if let Err(e) = &got {
+                assert_ne!(e["code"], "auth.required", "{who} {cmd}: {e}");
+            }
+            if refused != expect_refused {
+                wrong.push(format!(
+                    "{who} ({role:?}) {cmd}: refused {refused}, the matrix says {expect_refused}: {got:?}"
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    Ok(())
+}
+
+#[test]
+fn without_a_login_nothing_is_served_and_a_lock_stops_everything_until_unlocked() -> anyhow::Result<()> {
+    let h = hospital_harness()?;
+    let code = |r: Result<Value, Value>| r.err().map(|e| e["code"].clone());
+    call(&h, "logout", json!({}))?;
+    assert_eq!(code(invoke(&h.window, "wards_overview", json!({}))), Some(json!("auth.required")));
+    let status = call(&h, "session_status", json!({}))?;
+    assert_eq!(
+        (status["user"].clone(), status["locked"].clone(), status["needsFirstAdmin"].clone()),
+        (Value::Null, json!(false), json!(false))
+    );
+    let wrong = invoke(&h.window, "login", json!({"username": OFFICER, "password": "harbour-lamp-cello-8"}));
+    assert_eq!(code(wrong), Some(json!("auth.wrong")));
+    log_in(&h, OFFICER)?;
+    assert!(call(&h, "wards_overview", json!({}))?["wards"].is_array());
+    let locked = call(&h, "lock", json!({}))?;
+    assert_eq!((locked["user"]["username"].clone(), locked["locked"].clone()), (json!(OFFICER), json!(true)));
+    assert_eq!(
+        code(invoke(
+            &h.window,
+            "list_incidents",
+            json!({"filter": {"ward": null, "priority": null, "state": null, "openOnly": true}})
+        )),
+        Some(json!("auth.session_locked"))
+    );
+    // While locked: each ward's health, without details.
+    let overview = call(&h, "locked_overview", json!({}))?;
+    assert_eq!(overview["wards"][0]["id"], "icu");
+    assert!(overview["wards"][0]["worstIncident"].is_null());
+    // A nurse sees only her ward; another ward is refused, and the refusal is audited.
+    log_in(&h, "nina")?;
+    let mine = call(&h, "wards_overview", json!({}))?;
+    assert_eq!(mine["wards"].as_array().map(Vec::len), Some(1));
+    let refused = invoke(&h.window, "ward_detail", json!({"ward": "elsewhere"})).err().unwrap_or_default();
+    assert_eq!(refused["code"], "access.refused");
+    assert_eq!(refused["message"], "Ward elsewhere is not one of your wards");
+    let refused = invoke(&h.window, "add_maintenance", json!({"scope": "ward", "target": "icu", "start": "2026-01-01T00:00:00Z", "end": "2026-01-01T01:00:00Z", "reason": "x"})).err().unwrap_or_default();
+    assert_eq!(
+        refused["message"],
+        "Your role (nurse) may not plan maintenance windows: ask a security officer"
+    );
     Ok(())
 }

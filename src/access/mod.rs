@@ -8,6 +8,7 @@
 //! and a test fails for a command that names none.
 
 pub mod lockout;
+pub mod seat;
 pub mod secret;
 
 use std::collections::BTreeSet;
@@ -15,6 +16,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 pub use lockout::{Lockout, LOCK_AFTER};
+pub use seat::{Seat, SeatState};
 pub use secret::{hash_password, hash_pin, verify, SecretError};
 
 /// What a person is at the console. A person may hold several.
@@ -162,6 +164,63 @@ pub fn unscoped(roles: &BTreeSet<Role>, op: Operation) -> bool {
     roles.iter().any(|r| *r != Role::Nurse && role_permits(*r, op)) || !op.ward_scoped()
 }
 
+/// Why the matrix refused an operation, in words for the person.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    #[error("your role ({roles}) may not {what}: ask {who}")]
+    Role { roles: String, what: &'static str, who: &'static str },
+    #[error("ward {0} is not one of your wards")]
+    Ward(String),
+}
+
+impl Operation {
+    /// What it is, after "may not".
+    pub fn words(self) -> &'static str {
+        match self {
+            Self::ViewHospital => "see the wards",
+            Self::ViewAlerts => "see the alerts",
+            Self::ViewIncidents => "see the incidents",
+            Self::AcknowledgeIncident => "acknowledge incidents",
+            Self::TriageIncident => "assign, mute or resolve incidents",
+            Self::ManageMaintenance => "plan maintenance windows",
+            Self::ChangeDevice => "change devices",
+            Self::ManageInventory => "import the inventory",
+            Self::ViewStatus => "see the listeners and the store",
+            Self::ReviewAudit => "review the audit log",
+            Self::ArchiveAudit => "archive the audit log",
+            Self::ManageUsers => "manage people",
+            Self::Administer => "change the configuration or keys",
+        }
+    }
+
+    /// Who may, to ask.
+    fn who(self) -> &'static str {
+        match self {
+            Self::ReviewAudit => "an auditor",
+            Self::ManageUsers | Self::Administer | Self::ArchiveAudit => "an administrator",
+            _ => "a security officer",
+        }
+    }
+}
+
+/// Whether a person with `roles` (a nurse covering `wards`) may do `op`,
+/// on something in `ward` when it is in one.
+pub fn authorize(
+    roles: &BTreeSet<Role>,
+    wards: &[crate::hospital::WardId],
+    op: Operation,
+    ward: Option<&crate::hospital::WardId>,
+) -> Result<(), Refused> {
+    if !permits(roles, op) {
+        let names: Vec<&str> = roles.iter().map(|r| r.label()).collect();
+        return Err(Refused::Role { roles: names.join(", "), what: op.words(), who: op.who() });
+    }
+    match ward {
+        Some(w) if !unscoped(roles, op) && !wards.contains(w) => Err(Refused::Ward(w.to_string())),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,6 +295,30 @@ mod tests {
         assert!(unscoped(&set(&[Role::Nurse]), Operation::ViewAlerts), "not ward-scoped (and not permitted)");
         assert!(!permits(&set(&[Role::Nurse]), Operation::TriageIncident));
         assert!(permits(&set(&[Role::Nurse, Role::Clinician]), Operation::ViewAlerts));
+    }
+
+    #[test]
+    fn refusals_say_why_in_words() {
+        let icu = crate::hospital::WardId("icu".into());
+        let ed = crate::hospital::WardId("ed".into());
+        let nurse = set(&[Role::Nurse]);
+        assert_eq!(
+            authorize(&nurse, std::slice::from_ref(&ed), Operation::AcknowledgeIncident, Some(&ed)),
+            Ok(())
+        );
+        assert_eq!(
+            authorize(&nurse, std::slice::from_ref(&ed), Operation::AcknowledgeIncident, Some(&icu))
+                .map_err(|e| e.to_string()),
+            Err("ward icu is not one of your wards".into())
+        );
+        assert_eq!(
+            authorize(&nurse, &[ed], Operation::TriageIncident, None).map_err(|e| e.to_string()),
+            Err("your role (nurse) may not assign, mute or resolve incidents: ask a security officer".into())
+        );
+        assert_eq!(
+            authorize(&set(&[Role::SecurityOfficer]), &[], Operation::AcknowledgeIncident, Some(&icu)),
+            Ok(())
+        );
     }
 
     #[test]

@@ -168,6 +168,20 @@ pub struct WardsOverview {
 }
 
 impl WardsOverview {
+    /// Without what a locked seat must not show: no incident details.
+    pub fn strip_details(&mut self) {
+        for w in &mut self.wards {
+            w.worst_incident = None;
+        }
+    }
+
+    /// Only the wards in `wards` (a nurse's), and no staged count.
+    pub fn only(&mut self, wards: &[hospital::WardId]) {
+        self.wards.retain(|t| wards.iter().any(|w| w.as_str() == t.id));
+        self.devices = self.wards.iter().map(|t| t.devices).sum();
+        self.staged = 0;
+    }
+
     pub fn new(view: &HospitalView, simulated: Option<&str>, now: DateTime<Utc>) -> Self {
         let wards = view
             .wards

@@ -93,6 +93,9 @@ fn typescript_bindings_are_fresh() {
     check_binding::<IncidentEventView>(&mut stale);
     check_binding::<IncidentDetail>(&mut stale);
     check_binding::<IncidentAction>(&mut stale);
+    check_binding::<Role>(&mut stale);
+    check_binding::<UserView>(&mut stale);
+    check_binding::<SessionView>(&mut stale);
     assert!(
         stale.is_empty(),
         "stale TypeScript bindings for {stale:?}: run `make bindings` and commit ui/src/lib/bindings"
