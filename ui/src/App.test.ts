@@ -31,6 +31,13 @@ function hospital(over: Handlers = {}): Handlers {
   };
 }
 
+/** Renders the app and waits for the console of the person logged in (a security officer by default). */
+async function renderApp() {
+  const rendered = render(App);
+  await screen.findByTestId('current-user');
+  return rendered;
+}
+
 async function openAlerts() {
   await fireEvent.click(screen.getByTestId('nav-alerts'));
 }
@@ -38,7 +45,7 @@ async function openAlerts() {
 describe('App', () => {
   test('opens on the wards, with the simulation badge naming its scenario', async () => {
     fakeBackend(hospital());
-    render(App);
+    await renderApp();
     expect(screen.getByRole('heading', { level: 1 }).textContent).toBe('Wardwatch');
     expect(await screen.findAllByTestId('ward-tile')).toHaveLength(1);
     expect(screen.getByTestId('nav-wards').getAttribute('aria-current')).toBe('page');
@@ -51,7 +58,7 @@ describe('App', () => {
 
   test('the Alerts screen shows alerts, listeners and record keeping', async () => {
     fakeBackend(hospital());
-    render(App);
+    await renderApp();
     await openAlerts();
     expect(screen.getByTestId('nav-alerts').getAttribute('aria-current')).toBe('page');
     expect(await screen.findAllByTestId('alert-row')).toHaveLength(1);
@@ -65,7 +72,7 @@ describe('App', () => {
 
   test('wards → ward → device → back to the ward → back to the wards', async () => {
     const backend = fakeBackend(hospital());
-    render(App);
+    await renderApp();
     await fireEvent.click((await screen.findAllByTestId('ward-tile'))[0] as HTMLElement);
     expect((await screen.findByTestId('ward-view')).dataset.ward).toBe('icu-1');
     expect(backend.calls.find((c) => c.cmd === 'ward_detail')?.args).toEqual({ ward: 'icu-1' });
@@ -82,7 +89,7 @@ describe('App', () => {
 
   test('staged devices: from the link to the queue, a device, and back to the queue', async () => {
     fakeBackend(hospital());
-    render(App);
+    await renderApp();
     await fireEvent.click(await screen.findByTestId('staged-link'));
     await screen.findByTestId('staged-queue');
     await fireEvent.click(await screen.findByTestId('staged-open'));
@@ -95,7 +102,7 @@ describe('App', () => {
 
   test('the Wards button returns to the wards from anywhere', async () => {
     fakeBackend(hospital());
-    render(App);
+    await renderApp();
     await fireEvent.click((await screen.findAllByTestId('ward-tile'))[0] as HTMLElement);
     await screen.findByTestId('ward-view');
     await fireEvent.click(screen.getByTestId('nav-wards'));
@@ -105,7 +112,7 @@ describe('App', () => {
 
   test('Import inventory opens the dialog and Cancel closes it', async () => {
     fakeBackend(hospital());
-    render(App);
+    await renderApp();
     await fireEvent.click(screen.getByTestId('open-import'));
     expect(screen.getByTestId('inventory-import')).toBeTruthy();
     await fireEvent.click(screen.getByTestId('import-close'));
@@ -114,7 +121,7 @@ describe('App', () => {
 
   test('no badge on a real hospital', async () => {
     const backend = fakeBackend(hospital({ console_info: () => ({ ...info, simulated: false, scenario: null }) }));
-    render(App);
+    await renderApp();
     await waitFor(() => expect(backend.count('console_info')).toBe(1));
     await screen.findByText(/Wardwatch 0\.1\.0/);
     expect(screen.queryByTestId('simulated-badge')).toBeNull();
@@ -128,7 +135,7 @@ describe('App', () => {
         },
       }),
     );
-    render(App);
+    await renderApp();
     await openAlerts();
     const banner = await screen.findByTestId('error-banner');
     expect(banner.getAttribute('role')).toBe('alert');
@@ -144,7 +151,7 @@ describe('App', () => {
         },
       }),
     );
-    render(App);
+    await renderApp();
     const banner = await screen.findByTestId('error-banner');
     expect(banner.textContent).toContain('Could not load the wards: the console is starting.');
     await openAlerts();
@@ -160,7 +167,7 @@ describe('App', () => {
         },
       }),
     );
-    render(App);
+    await renderApp();
     await openAlerts();
     await screen.findByTestId('error-banner');
     await fireEvent.click(screen.getByTestId('nav-wards'));
@@ -175,7 +182,7 @@ describe('App', () => {
         listener_status: () => [listener(), listener({ url: 'tcp://127.0.0.1:6514', state: 'failed' })],
       }),
     );
-    render(App);
+    await renderApp();
     await openAlerts();
     await waitFor(() =>
       expect(screen.getByTestId('alert-empty').textContent?.trim()).toBe('No alerts yet. Listening on udp://127.0.0.1:5514.'),
@@ -185,7 +192,7 @@ describe('App', () => {
   test('Incidents: the count of high ones on the button, the list, and an incident beside it', async () => {
     const rows = [incidentRow(4), incidentRow(5, { priority: 'low', title: 'Port scan' })];
     fakeBackend(hospital({ list_incidents: () => incidentList(rows), incident_detail: ({ id }) => incidentDetail(rows.find((r) => r.id === id) ?? rows[0]!) }));
-    render(App);
+    await renderApp();
     expect(words(await screen.findByTestId('nav-incidents-high'))).toBe('*** 1 high');
     await fireEvent.click(screen.getByTestId('nav-incidents'));
     expect(screen.getByTestId('nav-incidents').getAttribute('aria-current')).toBe('page');
@@ -198,7 +205,7 @@ describe('App', () => {
 
   test('a click on a desktop notification opens its incident', async () => {
     const backend = fakeBackend(hospital({ list_incidents: () => incidentList([incidentRow(9)]), incident_detail: () => incidentDetail(incidentRow(9)) }));
-    render(App);
+    await renderApp();
     await screen.findAllByTestId('ward-tile');
     await waitFor(async () => {
       await backend.emit('open-incident', 9);
@@ -209,7 +216,7 @@ describe('App', () => {
 
   test('Maintenance opens from the incidents page and closes', async () => {
     fakeBackend(hospital({ list_incidents: () => incidentList([]), list_maintenance: () => [] }));
-    render(App);
+    await renderApp();
     await fireEvent.click(screen.getByTestId('nav-incidents'));
     await fireEvent.click(screen.getByTestId('open-maintenance'));
     expect(screen.getByTestId('maintenance-dialog')).toBeTruthy();
@@ -219,7 +226,7 @@ describe('App', () => {
 
   test('without incident commands the app still works and claims no count', async () => {
     fakeBackend(hospital());
-    render(App);
+    await renderApp();
     await screen.findAllByTestId('ward-tile');
     expect(screen.queryByTestId('nav-incidents-high')).toBeNull();
     expect(screen.queryByTestId('error-banner')).toBeNull();
