@@ -1,10 +1,33 @@
 import { clearMocks } from '@tauri-apps/api/mocks';
 import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import App from './App.svelte';
-import { alert, deviceDetail, deviceRow, fakeBackend, incidentDetail, incidentList, incidentRow, listener, overview, wardTile } from './lib/testing';
+import {
+  ADMIN,
+  alert,
+  deviceDetail,
+  deviceRow,
+  fakeBackend,
+  incidentDetail,
+  incidentList,
+  incidentRow,
+  listener,
+  lockedAs,
+  loggedOut,
+  needsFirstAdmin,
+  NURSE,
+  OFFICER,
+  overview,
+  PASSWORD,
+  PIN,
+  sessionAs,
+  wardTile,
+} from './lib/testing';
 
-afterEach(() => clearMocks());
+afterEach(() => {
+  clearMocks();
+  vi.useRealTimers();
+});
 
 const info = { version: '0.1.0', dataDir: '/var/lib/wardwatch', simulated: true, scenario: 'night-shift' };
 const integrity = {
@@ -230,5 +253,214 @@ describe('App', () => {
     await screen.findAllByTestId('ward-tile');
     expect(screen.queryByTestId('nav-incidents-high')).toBeNull();
     expect(screen.queryByTestId('error-banner')).toBeNull();
+  });
+});
+
+describe('App: who is at the console', () => {
+  async function logIn(username: string, password: string) {
+    await fireEvent.input(screen.getByTestId('login-username'), { target: { value: username } });
+    await fireEvent.input(screen.getByTestId('login-password'), { target: { value: password } });
+    await fireEvent.click(screen.getByTestId('login-submit'));
+  }
+
+  /** Nothing of the hospital or the incidents is in the page. */
+  function nothingShown() {
+    for (const id of ['wards-overview', 'ward-tile', 'incident-view', 'incident-list', 'alert-list', 'current-user', 'nav-wards']) {
+      expect(screen.queryByTestId(id), id).toBeNull();
+    }
+    expect(document.body.textContent).not.toContain('Repeated failed logins');
+    expect(document.body.textContent).not.toContain('ICU 1');
+  }
+
+  test('logged out: only the login; logging in calls login with the typed values and shows the console', async () => {
+    const backend = fakeBackend(hospital(), { session: loggedOut(), people: [OFFICER] });
+    render(App);
+    await screen.findByTestId('login-screen');
+    nothingShown();
+    expect(backend.count('wards_overview')).toBe(0);
+    await logIn('olu', PASSWORD);
+    expect(words(await screen.findByTestId('current-user'))).toBe('● Olu Officer · security officer');
+    expect(await screen.findAllByTestId('ward-tile')).toHaveLength(1);
+    expect(backend.calls.find((c) => c.cmd === 'login')?.args).toEqual({ username: 'olu', password: PASSWORD });
+    expect(screen.queryByTestId('login-screen')).toBeNull();
+  });
+
+  test('a wrong password shows the message and nothing else', async () => {
+    fakeBackend(hospital(), { session: loggedOut(), people: [OFFICER] });
+    render(App);
+    await screen.findByTestId('login-screen');
+    await logIn('olu', 'wrong');
+    expect(words(await screen.findByTestId('login-error'))).toBe('✖ Not logged in: the user name or the password is wrong (auth.wrong)');
+    nothingShown();
+  });
+
+  test('no administrator yet: the first-administrator form instead of the login, and then the console', async () => {
+    fakeBackend(hospital(), { session: needsFirstAdmin() });
+    render(App);
+    await screen.findByTestId('first-admin-form');
+    expect(screen.queryByTestId('login-screen')).toBeNull();
+    await fireEvent.input(screen.getByTestId('first-admin-username'), { target: { value: 'ada' } });
+    await fireEvent.input(screen.getByTestId('first-admin-name'), { target: { value: 'Ada Admin' } });
+    await fireEvent.input(screen.getByTestId('first-admin-password'), { target: { value: 'ada-password-e2e-1' } });
+    await fireEvent.input(screen.getByTestId('first-admin-password2'), { target: { value: 'ada-password-e2e-1' } });
+    await fireEvent.click(screen.getByTestId('first-admin-submit'));
+    expect(words(await screen.findByTestId('current-user'))).toBe('● Ada Admin · administrator');
+    expect(screen.getByTestId('nav-users')).toBeTruthy();
+  });
+
+  test('Lock shows the lock screen and takes the incident and the wards off the page', async () => {
+    const rows = [incidentRow(4)];
+    const backend = fakeBackend(hospital({ list_incidents: () => incidentList(rows), incident_detail: () => incidentDetail(rows[0]!) }));
+    await renderApp();
+    await fireEvent.click(screen.getByTestId('nav-incidents'));
+    await fireEvent.click(await screen.findByTestId('incident-row-4'));
+    expect(words(await screen.findByTestId('incident-view-title'))).toBe('Repeated failed logins');
+    await fireEvent.click(screen.getByTestId('lock-button'));
+    expect(words(await screen.findByTestId('lock-title'))).toBe('■ Locked — Olu Officer');
+    expect(backend.count('lock')).toBe(1);
+    nothingShown();
+    expect(screen.getByTestId('unlock-password')).toBeTruthy();
+  });
+
+  test('Ctrl+L locks', async () => {
+    const backend = fakeBackend(hospital());
+    await renderApp();
+    await fireEvent.keyDown(window, { key: 'l', ctrlKey: true });
+    await screen.findByTestId('lock-screen');
+    expect(backend.count('lock')).toBe(1);
+  });
+
+  test('a locked nurse unlocks with her PIN and is back, her role in the header', async () => {
+    const backend = fakeBackend(hospital(), { session: lockedAs(NURSE) });
+    render(App);
+    await fireEvent.input(await screen.findByTestId('unlock-pin'), { target: { value: PIN } });
+    await fireEvent.click(screen.getByTestId('unlock-pin-submit'));
+    expect(words(await screen.findByTestId('current-user'))).toBe('● Nina Patel · nurse');
+    expect(backend.calls.find((c) => c.cmd === 'login_pin')?.args).toEqual({ username: 'nina', pin: PIN });
+  });
+
+  test('Switch user on the lock screen logs the person out first; the next person logs in clean', async () => {
+    const backend = fakeBackend(hospital(), { session: lockedAs(OFFICER), people: [NURSE] });
+    render(App);
+    await fireEvent.click(await screen.findByTestId('switch-user'));
+    await screen.findByTestId('login-screen');
+    expect(backend.count('logout')).toBe(1);
+    expect(backend.session.user).toBeNull();
+    await logIn('nina', PASSWORD);
+    expect(words(await screen.findByTestId('current-user'))).toBe('● Nina Patel · nurse');
+  });
+
+  test('the user menu: Switch user logs out; Set PIN sets one', async () => {
+    const backend = fakeBackend(hospital());
+    await renderApp();
+    await fireEvent.click(screen.getByTestId('user-menu'));
+    await fireEvent.click(screen.getByTestId('menu-set-pin'));
+    await fireEvent.input(screen.getByTestId('pin-input'), { target: { value: '1357' } });
+    await fireEvent.click(screen.getByTestId('pin-confirm'));
+    await waitFor(() => expect(screen.queryByTestId('pin-dialog')).toBeNull());
+    expect(backend.calls.find((c) => c.cmd === 'set_pin')?.args).toEqual({ pin: '1357' });
+    await fireEvent.click(screen.getByTestId('user-menu'));
+    expect(words(screen.getByTestId('menu-set-pin'))).toBe('Change PIN…');
+    await fireEvent.click(screen.getByTestId('menu-switch-user'));
+    await screen.findByTestId('login-screen');
+    expect(backend.count('logout')).toBe(1);
+    nothingShown();
+  });
+
+  test.each([
+    ['a nurse', NURSE, { alerts: false, users: false, importing: false }],
+    ['a security officer', OFFICER, { alerts: true, users: false, importing: true }],
+    ['an administrator', ADMIN, { alerts: true, users: true, importing: true }],
+  ])('%s is offered only what the roles may do', async (_who, user, shown) => {
+    fakeBackend(hospital(), { session: sessionAs(user) });
+    await renderApp();
+    expect(screen.getByTestId('nav-wards')).toBeTruthy();
+    expect(screen.getByTestId('nav-incidents')).toBeTruthy();
+    expect(screen.queryByTestId('nav-alerts') !== null).toBe(shown.alerts);
+    expect(screen.queryByTestId('nav-users') !== null).toBe(shown.users);
+    expect(screen.queryByTestId('open-import') !== null).toBe(shown.importing);
+  });
+
+  test('an administrator opens Users', async () => {
+    fakeBackend(hospital({ list_users: () => [ADMIN, NURSE] }), { session: sessionAs(ADMIN) });
+    await renderApp();
+    await fireEvent.click(screen.getByTestId('nav-users'));
+    await screen.findByTestId('user-row-nina');
+    expect(screen.getByTestId('nav-users').getAttribute('aria-current')).toBe('page');
+    expect(screen.queryByTestId('wards-overview')).toBeNull();
+  });
+
+  test('auth.session_locked from any call brings the lock screen at once', async () => {
+    let locked = false;
+    const backend = fakeBackend(
+      hospital({
+        list_incidents: () => {
+          if (locked) {
+            backend.setSession(lockedAs(OFFICER));
+            throw { code: 'auth.session_locked', message: 'The console is locked: unlock it first.' };
+          }
+          return incidentList([]);
+        },
+      }),
+    );
+    render(App, { statusIntervalMs: 3_600_000 });
+    await screen.findByTestId('current-user');
+    const before = backend.count('session_status');
+    locked = true;
+    await fireEvent.click(screen.getByTestId('nav-incidents'));
+    await screen.findByTestId('lock-screen');
+    expect(backend.count('session_status')).toBe(before + 1);
+    nothingShown();
+  });
+
+  test("the backend's idle lock is noticed by the 5 s check", async () => {
+    vi.useFakeTimers();
+    const backend = fakeBackend(hospital());
+    render(App);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(screen.getByTestId('current-user')).toBeTruthy();
+    backend.setSession(lockedAs(OFFICER));
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(screen.getByTestId('lock-screen')).toBeTruthy();
+    expect(backend.count('lock')).toBe(0);
+  });
+
+  test('the window locks itself after the idle time without keyboard or mouse', async () => {
+    vi.useFakeTimers();
+    const backend = fakeBackend(hospital(), { session: sessionAs(OFFICER, { idleLockSecs: 60 }) });
+    render(App);
+    await vi.advanceTimersByTimeAsync(0);
+    await vi.advanceTimersByTimeAsync(50_000);
+    await fireEvent.keyDown(window, { key: 'a' });
+    await vi.advanceTimersByTimeAsync(50_000);
+    expect(screen.getByTestId('current-user')).toBeTruthy();
+    expect(backend.count('lock')).toBe(0);
+    await vi.advanceTimersByTimeAsync(11_000);
+    expect(backend.count('lock')).toBe(1);
+    expect(screen.getByTestId('lock-screen')).toBeTruthy();
+  });
+
+  test("access.refused is shown where the action was: a nurse's mute", async () => {
+    const row = incidentRow(4, { ward: 'ed', wardName: 'Emergency' });
+    fakeBackend(
+      hospital({
+        list_incidents: () => incidentList([row]),
+        incident_detail: () => incidentDetail(row),
+        incident_act: () => {
+          throw { code: 'access.refused', message: 'Your role (nurse) may not assign, mute or resolve incidents: ask a security officer.' };
+        },
+      }),
+      { session: sessionAs(NURSE) },
+    );
+    await renderApp();
+    await fireEvent.click(screen.getByTestId('nav-incidents'));
+    await fireEvent.click(await screen.findByTestId('incident-row-4'));
+    await fireEvent.click(await screen.findByTestId('incident-mute'));
+    await fireEvent.input(screen.getByTestId('mute-reason'), { target: { value: 'vendor patching' } });
+    await fireEvent.click(screen.getByTestId('mute-confirm'));
+    expect(words(await screen.findByTestId('mute-error'))).toBe(
+      '✖ Not muted: Your role (nurse) may not assign, mute or resolve incidents: ask a security officer. (access.refused)',
+    );
+    expect(screen.queryByTestId('lock-screen')).toBeNull();
   });
 });
