@@ -398,7 +398,8 @@ export function fakeBackend(handlers: Record<string, Handler>, options: FakeBack
   const people = new Map<string, UserView>([...(options.people ?? []), ...(session.user ? [session.user] : [])].map((p) => [p.username, p]));
   const wrong = { code: 'auth.wrong', message: 'the user name or the password is wrong' };
   const seat: Record<string, Handler> = {
-    session_status: () => session,
+    // A fresh object on each answer, as from JSON over IPC.
+    session_status: () => structuredClone(session),
     login: ({ username, password }) => {
       const who = people.get(String(username));
       if (!who || password !== PASSWORD) throw wrong;
