@@ -399,6 +399,44 @@ async function freshScreenshot() {
 
 const hex = () => randomBytes(4).toString('hex');
 
+// The accounts made with the CLI in before(): an administrator, a security
+// officer who runs the tests, and a nurse of the emergency department only.
+const PEOPLE = {
+  ada: { name: 'Ada Admin', password: 'ada-password-e2e-1' },
+  olu: { name: 'Olu Officer', password: 'olu-password-e2e-1' },
+  nina: { name: 'Nina Nurse', password: 'nina-password-e2e-1', ward: 'ed' },
+};
+
+/** The environment of the CLI beside the app: the same keyring and config dirs. */
+function cliEnv() {
+  return { ...process.env, XDG_CONFIG_HOME: path.join(state.tmp, 'config'), XDG_CACHE_HOME: path.join(state.tmp, 'cache') };
+}
+
+/** Runs the CLI with `input` on its standard input (a password, never in argv). */
+function cliWithInput(args, input) {
+  const pending = run(cliBinary(), args, { timeout: 30_000, env: cliEnv() });
+  pending.child.stdin.end(input);
+  return pending;
+}
+
+/** Logs in at the login screen and waits for the console to name the person. */
+async function logIn(username) {
+  const who = PEOPLE[username];
+  const [user] = await waitFor(async () => {
+    const found = await findAll('[data-testid="login-username"]');
+    return found.length > 0 && found;
+  }, 'the login screen');
+  await wd('POST', `/element/${user}/value`, { text: username });
+  const [password] = await findAll('[data-testid="login-password"]');
+  await wd('POST', `/element/${password}/value`, { text: who.password });
+  await click('[data-testid="login-submit"]');
+  return waitFor(async () => {
+    const [me] = await findAll('[data-testid="current-user"]');
+    const t = me && (await text(me));
+    return t && t.includes(who.name) && t;
+  }, `the console of ${username} ("${who.name}" in the header)`);
+}
+
 // --------------------------------------------------------------- tests ----
 
 before(async () => {
@@ -421,6 +459,23 @@ before(async () => {
     env: { ...process.env, XDG_CONFIG_HOME: path.join(state.tmp, 'config'), XDG_CACHE_HOME: path.join(state.tmp, 'cache') },
   });
   console.log(`inventory imported: ${imported.stdout.trim().split('\n').at(-1)}`);
+  // The people, as an administrator would add them: the first is the
+  // administrator; then she adds the others, proving it with her password.
+  const adaFile = path.join(state.tmp, 'ada-password');
+  await writeFile(adaFile, `${PEOPLE.ada.password}\n`, { mode: 0o600 });
+  const add = (username, roleArgs, asAda) =>
+    cliWithInput(
+      [
+        'users', 'add', '--data-dir', data, '--username', username, '--name', PEOPLE[username].name, ...roleArgs,
+        ...(asAda ? ['--as', 'ada', '--as-password-file', adaFile] : []),
+      ],
+      `${PEOPLE[username].password}\n`,
+    );
+  await add('ada', ['--role', 'admin'], false);
+  await add('olu', ['--role', 'security_officer'], true);
+  // Nina covers the emergency department only: the ICU is not hers to see.
+  await add('nina', ['--role', 'nurse', '--ward', PEOPLE.nina.ward], true);
+  console.log('accounts added: ada (admin), olu (security officer), nina (nurse, ed)');
   const t0 = Date.now();
   await startDriver();
   await startSession(binary);
@@ -448,6 +503,13 @@ test('the console window shows real syslog alerts as they arrive', { timeout: 12
   const tcpMarker = `e2e-${hex()}`;
   const udpMarker = `e2e-${hex()}`;
   const tcpUrl = `tcp://127.0.0.1:${state.listenPort}`;
+
+  await step('the console asks who is there; the security officer logs in', async () => {
+    await waitFor(async () => (await findAll('[data-testid="login-screen"]')).length === 1, 'the login screen');
+    assert.equal((await findAll('[data-testid="wards-overview"]')).length, 0, 'nothing of the hospital before a login');
+    const me = await logIn('olu');
+    assert.match(me, /Olu Officer · security officer/, `the header names the person and the role: ${me}`);
+  });
 
   await step('the console opens on the wards; Alerts shows the live alert screen', async () => {
     await waitFor(async () => (await findAll('[data-testid="wards-overview"]')).length === 1, 'the wards overview');
@@ -679,10 +741,106 @@ test('an incident is acknowledged and muted with a reason from its view', { time
     assert.equal(muted[0].body.incident, acked[0].body.incident, 'both on the same incident');
     assert.equal(muted[0].body.reason, muteReason, 'the mute\'s reason is in the record');
     assert.ok(Date.parse(muted[0].body.until) > Date.now() + 3 * 3600_000, `the mute's expiry is about 4 h ahead: ${muted[0].body.until}`);
-    assert.match(acked[0].actor, /^local:/, 'attributed to the person at the window');
+    assert.equal(acked[0].actor, 'olu', 'attributed to the person logged in at the window');
+    assert.equal(muted[0].actor, 'olu', 'the mute too');
     const png = await freshScreenshot();
     await mkdir(ARTIFACTS, { recursive: true });
     await writeFile(path.join(ARTIFACTS, 'incidents.png'), png);
   });
 });
 
+test('a shared console: locked, a nurse sees only her ward and may not mute, the officer back', { timeout: 120_000 }, async (t) => {
+  let failed = false;
+  const step = async (name, fn) => {
+    if (failed) return t.test(name, { skip: 'an earlier step failed' });
+    return t.test(name, async () => {
+      try {
+        await fn();
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    });
+  };
+  const scan = `Port scan ${hex()}`;
+
+  await step('Lock shows the lock screen and takes the console off the page', async () => {
+    await click('[data-testid="nav-wards"]');
+    await waitFor(async () => (await findAll('[data-testid="ward-tile"][data-ward="icu"]')).length === 1, 'the ICU tile');
+    await click('[data-testid="lock-button"]');
+    const title = await waitFor(async () => {
+      const [el] = await findAll('[data-testid="lock-screen"] [data-testid="lock-title"]');
+      return el && (await text(el));
+    }, 'the lock screen');
+    assert.match(title, /Locked — Olu Officer/, `the lock screen names whose console it is: ${title}`);
+    for (const id of ['wards-overview', 'ward-tile', 'current-user', 'incident-list', 'incident-view', 'alert-list']) {
+      assert.equal((await findAll(`[data-testid="${id}"]`)).length, 0, `no ${id} on the locked screen`);
+    }
+  });
+
+  await step('an alert about the emergency department workstation, for the nurse to see', async () => {
+    const cef = `CEF:0|Wardwatch e2e|IDS|1|101|${scan}|8|src=203.0.113.10 dst=10.77.2.10`;
+    await run('logger', ['-T', '-n', '127.0.0.1', '-P', String(state.listenPort), cef], { timeout: 10_000 });
+  });
+
+  await step('Switch user; the nurse logs in and sees her ward only, and no officer tools', async () => {
+    await click('[data-testid="switch-user"]');
+    const me = await logIn('nina');
+    assert.match(me, /Nina Nurse · nurse/, `the header says nurse: ${me}`);
+    await waitFor(async () => (await findAll('[data-testid="ward-tile"][data-ward="ed"]')).length === 1, 'the emergency department tile');
+    assert.equal((await findAll('[data-testid="ward-tile"][data-ward="icu"]')).length, 0, 'the ICU is not hers: no tile');
+    assert.equal((await findAll('[data-testid="ward-tile"]')).length, 1, 'one tile only');
+    assert.equal((await findAll('[data-testid="nav-alerts"]')).length, 0, 'no Alerts for a nurse');
+    assert.equal((await findAll('[data-testid="nav-users"]')).length, 0, 'no Users for a nurse');
+    assert.equal((await findAll('[data-testid="open-import"]')).length, 0, 'no Import inventory for a nurse');
+  });
+
+  await step("the nurse opens her ward's incident; Mute is refused with the reason in words", async () => {
+    await click('[data-testid="nav-incidents"]');
+    const row = await waitFor(async () => (await findAll('[data-testid^="incident-row-"]'))[0], 'an incident row of the emergency department');
+    for (const r of await findAll('[data-testid^="incident-row-"]')) {
+      const rowText = await text(r);
+      assert.ok(!rowText.includes('ICU-PUMP-01'), `no ICU incident for the nurse: ${rowText}`);
+    }
+    await wd('POST', `/element/${row}/click`, {});
+    await click('[data-testid="incident-mute"]');
+    const [reason] = await waitFor(async () => {
+      const found = await findAll('[data-testid="mute-reason"]');
+      return found.length > 0 && found;
+    }, 'the mute dialog');
+    await wd('POST', `/element/${reason}/value`, { text: 'e2e: a nurse tries to mute' });
+    await click('[data-testid="mute-confirm"]');
+    const refused = await waitFor(async () => {
+      const [el] = await findAll('[data-testid="mute-error"]');
+      return el && (await text(el));
+    }, 'the refusal in the mute dialog');
+    assert.match(refused, /access\.refused/, `the refusal's code: ${refused}`);
+    assert.match(refused, /nurse/i, `the refusal says why, in words: ${refused}`);
+    await click('[data-testid="mute-cancel"]');
+  });
+
+  await step('the nurse locks; the officer switches user and is back with every ward', async () => {
+    await click('[data-testid="lock-button"]');
+    const title = await waitFor(async () => {
+      const [el] = await findAll('[data-testid="lock-screen"] [data-testid="lock-title"]');
+      return el && (await text(el));
+    }, 'the lock screen');
+    assert.match(title, /Locked — Nina Nurse/, title);
+    assert.equal((await findAll('[data-testid="incident-view"]')).length, 0, 'the incident is off the page');
+    await click('[data-testid="switch-user"]');
+    await logIn('olu');
+    await click('[data-testid="nav-wards"]');
+    await waitFor(async () => (await findAll('[data-testid="ward-tile"][data-ward="icu"]')).length === 1, 'the ICU tile for the officer');
+  });
+
+  await step('the audit log records the logins of the officer and the nurse', async () => {
+    const out = await run(cliBinary(), ['audit', 'log', '--data-dir', path.join(state.tmp, 'data'), '--kind', 'auth.', '--json'], {
+      timeout: 30_000,
+      env: cliEnv(),
+    });
+    const logins = out.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.kind === 'auth.login');
+    const of = (who) => logins.filter((r) => r.actor === who || r.body?.username === who);
+    assert.ok(of('olu').length >= 2, `olu logged in twice: ${out.stdout}`);
+    assert.ok(of('nina').length >= 1, `nina logged in: ${out.stdout}`);
+  });
+});

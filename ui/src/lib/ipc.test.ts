@@ -4,6 +4,17 @@ import { afterEach, describe, expect, test, vi } from 'vitest';
 import type { AlertStreamEvent } from './bindings/AlertStreamEvent';
 import type { IntegrityView } from './bindings/IntegrityView';
 import {
+  addUser,
+  createFirstAdmin,
+  listUsers,
+  lock,
+  lockedOverview,
+  login,
+  loginPin,
+  logout,
+  onSessionLost,
+  sessionStatus,
+  setPin,
   actOnIncident,
   addMaintenance,
   assignDevice,
@@ -27,6 +38,14 @@ import {
   wardsOverview,
 } from './ipc';
 import {
+  ADMIN,
+  lockedAs,
+  loggedOut,
+  NURSE,
+  OFFICER,
+  PASSWORD,
+  PIN,
+  sessionAs,
   alert,
   deviceDetail as detailOf,
   deviceRow,
@@ -291,5 +310,71 @@ describe('onOpenIncident', () => {
     await onOpenIncident(handler);
     await backend.emit('open-incident', 'twelve');
     expect(handler).not.toHaveBeenCalled();
+  });
+});
+
+describe('people and the seat', () => {
+  test('each command is sent with its arguments', async () => {
+    const backend = fakeBackend(
+      {
+        list_users: () => [ADMIN, NURSE],
+        add_user: () => NURSE,
+        locked_overview: () => overview([wardTile('ed')]),
+      },
+      { session: loggedOut(), people: [OFFICER, NURSE] },
+    );
+    expect(await sessionStatus()).toEqual(loggedOut());
+    expect(await login('olu', PASSWORD)).toEqual(sessionAs(OFFICER));
+    expect(await lock()).toEqual(lockedAs(OFFICER));
+    expect((await lockedOverview()).wards.map((w) => w.id)).toEqual(['ed']);
+    expect(await logout()).toEqual(loggedOut());
+    expect(await loginPin('nina', PIN)).toEqual(sessionAs(NURSE));
+    expect((await setPin('1234')).hasPin).toBe(true);
+    expect(await listUsers()).toEqual([ADMIN, NURSE]);
+    expect(await addUser('nina', 'Nina Patel', ['nurse'], ['ed'], 'nina-password-1')).toEqual(NURSE);
+    expect(backend.calls).toEqual([
+      { cmd: 'session_status', args: {} },
+      { cmd: 'login', args: { username: 'olu', password: PASSWORD } },
+      { cmd: 'lock', args: {} },
+      { cmd: 'locked_overview', args: {} },
+      { cmd: 'logout', args: {} },
+      { cmd: 'login_pin', args: { username: 'nina', pin: PIN } },
+      { cmd: 'set_pin', args: { pin: '1234' } },
+      { cmd: 'list_users', args: {} },
+      { cmd: 'add_user', args: { username: 'nina', displayName: 'Nina Patel', roles: ['nurse'], wards: ['ed'], password: 'nina-password-1' } },
+    ]);
+  });
+
+  test('create_first_admin is sent with the name as people see it', async () => {
+    const backend = fakeBackend({}, { session: loggedOut({ needsFirstAdmin: true }) });
+    const session = await createFirstAdmin('ada', 'Ada Admin', 'ada-password-e2e-1');
+    expect(session.user?.roles).toEqual(['admin']);
+    expect(backend.calls).toEqual([
+      { cmd: 'create_first_admin', args: { username: 'ada', displayName: 'Ada Admin', password: 'ada-password-e2e-1' } },
+    ]);
+  });
+
+  test('a command refused for want of a person tells the session handlers, and still rejects', async () => {
+    fakeBackend({ wards_overview: () => overview([]) }, { session: lockedAs(OFFICER) });
+    const seen = vi.fn();
+    const stop = onSessionLost(seen);
+    await expect(wardsOverview()).rejects.toEqual({ code: 'auth.session_locked', message: 'The console is locked: unlock it first.' });
+    expect(seen).toHaveBeenCalledWith({ code: 'auth.session_locked', message: 'The console is locked: unlock it first.' });
+    stop();
+    await expect(wardsOverview()).rejects.toMatchObject({ code: 'auth.session_locked' });
+    expect(seen).toHaveBeenCalledOnce();
+  });
+
+  test('other failures, access.refused among them, do not', async () => {
+    fakeBackend({
+      wards_overview: () => {
+        throw { code: 'access.refused', message: 'Your role (nurse) may not see the alerts: ask a security officer.' };
+      },
+    });
+    const seen = vi.fn();
+    const stop = onSessionLost(seen);
+    await expect(wardsOverview()).rejects.toMatchObject({ code: 'access.refused' });
+    stop();
+    expect(seen).not.toHaveBeenCalled();
   });
 });

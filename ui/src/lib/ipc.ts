@@ -20,7 +20,10 @@ import type { ListenerView } from './bindings/ListenerView';
 import type { MaintenanceScope } from './bindings/MaintenanceScope';
 import type { MaintenanceView } from './bindings/MaintenanceView';
 import type { RejectedView } from './bindings/RejectedView';
+import type { Role } from './bindings/Role';
+import type { SessionView } from './bindings/SessionView';
 import type { StagedQueue } from './bindings/StagedQueue';
+import type { UserView } from './bindings/UserView';
 import type { UseStateView } from './bindings/UseStateView';
 import type { WardDetail } from './bindings/WardDetail';
 import type { WardsOverview } from './bindings/WardsOverview';
@@ -44,12 +47,103 @@ export function toIpcError(e: unknown): IpcError {
   return { code: UNKNOWN_ERROR_CODE, message: String(e) };
 }
 
+/** The codes with which any command says the seat is empty or locked: the window must ask who is there. */
+export const SESSION_LOST_CODES: readonly string[] = ['auth.required', 'auth.session_locked'];
+
+export function isSessionLost(e: unknown): boolean {
+  return isIpcError(e) && SESSION_LOST_CODES.includes(e.code);
+}
+
+const sessionLostHandlers = new Set<(error: IpcError) => void>();
+
+/**
+ * Calls `handler` each time a command fails because nobody is logged in or
+ * the seat is locked (`auth.required`, `auth.session_locked`), whichever part
+ * of the window sent it; resolves to the function that stops listening. The
+ * failing call still rejects, so its part shows the failure too.
+ */
+export function onSessionLost(handler: (error: IpcError) => void): () => void {
+  sessionLostHandlers.add(handler);
+  return () => {
+    sessionLostHandlers.delete(handler);
+  };
+}
+
 async function call<T>(cmd: string, args?: InvokeArgs): Promise<T> {
   try {
     return await invoke<T>(cmd, args);
   } catch (e) {
-    throw toIpcError(e);
+    const error = toIpcError(e);
+    if (SESSION_LOST_CODES.includes(error.code)) {
+      for (const handler of [...sessionLostHandlers]) handler(error);
+    }
+    throw error;
   }
+}
+
+// ---- People and the seat ----
+
+/**
+ * Who holds the window's seat. Does not count as activity for the idle lock,
+ * so it can be polled to notice a lock done by the backend.
+ */
+export function sessionStatus(): Promise<SessionView> {
+  return call<SessionView>('session_status');
+}
+
+/** Logs in with a password. Rejects with `auth.wrong`, `auth.locked` (the message says until when), `auth.disabled`. */
+export function login(username: string, password: string): Promise<SessionView> {
+  return call<SessionView>('login', { username, password });
+}
+
+/** Unlocks with a PIN. Rejects with `auth.wrong`, or `auth.needs_full_login` when the password is due. */
+export function loginPin(username: string, pin: string): Promise<SessionView> {
+  return call<SessionView>('login_pin', { username, pin });
+}
+
+/** Locks the seat: the person stays logged in, and unlocks with a PIN or the password. */
+export function lock(): Promise<SessionView> {
+  return call<SessionView>('lock');
+}
+
+/** Ends the person's session: the next person starts clean. */
+export function logout(): Promise<SessionView> {
+  return call<SessionView>('logout');
+}
+
+/** Creates the first administrator, while there is none, and logs them in. */
+export function createFirstAdmin(username: string, displayName: string, password: string): Promise<SessionView> {
+  return call<SessionView>('create_first_admin', { username, displayName, password });
+}
+
+/** Every person with an account (an administrator's). */
+export function listUsers(): Promise<UserView[]> {
+  return call<UserView[]>('list_users');
+}
+
+/**
+ * Adds a person (an administrator's), recorded in the audit log. Rejects with
+ * `person.exists`, `person.nurse_without_ward`, `person.no_role`,
+ * `access.password_too_short`, `hospital.unknown_ward`, `access.refused`.
+ */
+export function addUser(
+  username: string,
+  displayName: string,
+  roles: Role[],
+  wards: string[],
+  password: string,
+): Promise<UserView> {
+  return call<UserView>('add_user', { username, displayName, roles, wards, password });
+}
+
+/** Sets the PIN (4 to 8 digits) of the person logged in. Rejects with `access.bad_pin`. */
+export function setPin(pin: string): Promise<UserView> {
+  return call<UserView>('set_pin', { pin });
+}
+
+/** Each ward's health and counts without details, for the lock screen. */
+export function lockedOverview(): Promise<WardsOverview> {
+  return call<WardsOverview>('locked_overview');
 }
 
 export function consoleInfo(): Promise<ConsoleInfo> {

@@ -16,6 +16,8 @@ import type { IncidentView } from './bindings/IncidentView';
 import type { ListenerView } from './bindings/ListenerView';
 import type { MaintenanceView } from './bindings/MaintenanceView';
 import type { RejectedView } from './bindings/RejectedView';
+import type { SessionView } from './bindings/SessionView';
+import type { UserView } from './bindings/UserView';
 import type { WardTile } from './bindings/WardTile';
 import type { WardsOverview } from './bindings/WardsOverview';
 import { HEALTH_LEVELS, severityLabelOf } from './format';
@@ -307,12 +309,71 @@ function tauriInternals(): { runCallback(id: number, data: unknown): void } {
     .__TAURI_INTERNALS__;
 }
 
+// ---- People and the seat ----
+
+/** A person with an account: a security officer unless `over` says otherwise. */
+export function person(username: string, over: Partial<UserView> = {}): UserView {
+  return {
+    username,
+    displayName: `Person ${username}`,
+    roles: ['security_officer'],
+    roleLabels: ['security officer'],
+    wards: [],
+    hasPin: false,
+    ...over,
+  };
+}
+
+export const OFFICER = person('olu', { displayName: 'Olu Officer' });
+export const NURSE = person('nina', { displayName: 'Nina Patel', roles: ['nurse'], roleLabels: ['nurse'], wards: ['ed'], hasPin: true });
+export const ADMIN = person('ada', { displayName: 'Ada Admin', roles: ['admin'], roleLabels: ['administrator'] });
+
+/** The password and the PIN the fake backend takes for every person it knows. */
+export const PASSWORD = 'correct-horse-battery';
+export const PIN = '2468';
+
+const IDLE_LOCK_SECS = 600;
+
+/** `user` logged in and working. */
+export function sessionAs(user: UserView, over: Partial<SessionView> = {}): SessionView {
+  return { user, locked: false, needsFirstAdmin: false, lockedOverview: false, idleLockSecs: IDLE_LOCK_SECS, ...over };
+}
+
+/** `user`'s seat, locked. */
+export function lockedAs(user: UserView, over: Partial<SessionView> = {}): SessionView {
+  return sessionAs(user, { locked: true, ...over });
+}
+
+/** Nobody logged in. */
+export function loggedOut(over: Partial<SessionView> = {}): SessionView {
+  return { user: null, locked: false, needsFirstAdmin: false, lockedOverview: false, idleLockSecs: IDLE_LOCK_SECS, ...over };
+}
+
+/** No administrator yet. */
+export function needsFirstAdmin(): SessionView {
+  return loggedOut({ needsFirstAdmin: true });
+}
+
+/** The commands answered whoever holds the seat; every other one needs a person logged in and unlocked. */
+const OPEN_COMMANDS = new Set(['session_status', 'login', 'login_pin', 'lock', 'logout', 'create_first_admin', 'locked_overview']);
+
 type Handler = (args: Record<string, unknown>) => unknown;
+
+export interface FakeBackendOptions {
+  /** The seat at the start: a security officer (`OFFICER`) logged in unless given. */
+  session?: SessionView;
+  /** The people `login` and `login_pin` know (with `PASSWORD` and `PIN`); the session's person is added. */
+  people?: UserView[];
+}
 
 export interface FakeBackend {
   /** Every command invoked, in order, with its arguments. */
   calls: { cmd: string; args: Record<string, unknown> }[];
   count(cmd: string): number;
+  /** The seat as the fake backend holds it now. */
+  readonly session: SessionView;
+  /** Changes the seat, as the backend's idle lock does. */
+  setSession(session: SessionView): void;
   /** Sends an event down the channel given to `subscribe_alerts`, as the Rust side does. */
   push(event: AlertStreamEvent): void;
   /** Emits a Tauri event (such as `open-incident`) to the page's listeners, as the Rust side does. */
@@ -322,17 +383,56 @@ export interface FakeBackend {
 /**
  * Answers commands from `handlers`; a handler may throw to make the call reject.
  * `subscribe_alerts` is answered by default and its Channel is kept for `push`.
+ * The seat is kept as the backend does (`options.session`, a security officer
+ * by default): the session commands are answered by default, and every other
+ * command rejects with `auth.required` or `auth.session_locked` while nobody
+ * is logged in or the seat is locked, before its handler is asked.
  * Unknown commands reject with `{ code: "test.unhandled" }`. Event listening is
  * mocked too (not recorded in `calls`), for `emit`.
  */
-export function fakeBackend(handlers: Record<string, Handler>): FakeBackend {
+export function fakeBackend(handlers: Record<string, Handler>, options: FakeBackendOptions = {}): FakeBackend {
   const calls: FakeBackend['calls'] = [];
   let channel: Channel<AlertStreamEvent> | null = null;
   let index = 0;
+  let session: SessionView = options.session ?? sessionAs(OFFICER);
+  const people = new Map<string, UserView>([...(options.people ?? []), ...(session.user ? [session.user] : [])].map((p) => [p.username, p]));
+  const wrong = { code: 'auth.wrong', message: 'the user name or the password is wrong' };
+  const seat: Record<string, Handler> = {
+    // A fresh object on each answer, as from JSON over IPC.
+    session_status: () => structuredClone(session),
+    login: ({ username, password }) => {
+      const who = people.get(String(username));
+      if (!who || password !== PASSWORD) throw wrong;
+      return (session = sessionAs(who, { lockedOverview: session.lockedOverview, idleLockSecs: session.idleLockSecs }));
+    },
+    login_pin: ({ username, pin }) => {
+      const who = people.get(String(username));
+      if (!who || !who.hasPin || pin !== PIN) throw { code: 'auth.wrong', message: 'the user name or the PIN is wrong' };
+      return (session = sessionAs(who, { lockedOverview: session.lockedOverview, idleLockSecs: session.idleLockSecs }));
+    },
+    lock: () => (session = session.user ? { ...session, locked: true } : session),
+    logout: () => (session = { ...session, user: null, locked: false }),
+    create_first_admin: ({ username, displayName }) => {
+      const admin = person(String(username), { displayName: String(displayName), roles: ['admin'], roleLabels: ['administrator'] });
+      people.set(admin.username, admin);
+      return (session = sessionAs(admin, { idleLockSecs: session.idleLockSecs }));
+    },
+    set_pin: () => {
+      if (!session.user) throw { code: 'auth.required', message: 'Log in first.' };
+      const me = { ...session.user, hasPin: true };
+      people.set(me.username, me);
+      session = { ...session, user: me };
+      return me;
+    },
+  };
   mockIPC((cmd, payload) => {
     const args = (payload ?? {}) as Record<string, unknown>;
     calls.push({ cmd, args });
-    const handler = handlers[cmd];
+    if (!OPEN_COMMANDS.has(cmd)) {
+      if (!session.user) throw { code: 'auth.required', message: 'Log in first.' };
+      if (session.locked) throw { code: 'auth.session_locked', message: 'The console is locked: unlock it first.' };
+    }
+    const handler = handlers[cmd] ?? seat[cmd];
     if (handler) return handler(args);
     if (cmd === 'subscribe_alerts') {
       channel = args.onEvent as Channel<AlertStreamEvent>;
@@ -344,6 +444,13 @@ export function fakeBackend(handlers: Record<string, Handler>): FakeBackend {
   return {
     calls,
     count: (cmd) => calls.filter((c) => c.cmd === cmd).length,
+    get session() {
+      return session;
+    },
+    setSession(next) {
+      session = next;
+      if (next.user) people.set(next.user.username, next.user);
+    },
     push(event) {
       if (!channel) throw new Error('subscribe_alerts was not called');
       // Tauri delivers channel messages as callbacks carrying `{ index, message }`.
