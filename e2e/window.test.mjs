@@ -775,7 +775,8 @@ test('a shared console: locked, a nurse sees only her ward and may not mute, the
     assert.match(title, /Locked — Olu Officer/, `the lock screen names whose console it is: ${title}`);
     for (const id of ['wards-overview', 'ward-tile', 'current-user', 'incident-list', 'incident-view', 'alert-list']) {
       assert.equal((await findAll(`[data-testid="${id}"]`)).length, 0, `no ${id} on the locked screen`);
-    }
+    }    await mkdir(ARTIFACTS, { recursive: true });
+    await writeFile(path.join(ARTIFACTS, 'locked.png'), await freshScreenshot());
   });
 
   await step('an alert about the emergency department workstation, for the nurse to see', async () => {
@@ -816,6 +817,7 @@ test('a shared console: locked, a nurse sees only her ward and may not mute, the
     }, 'the refusal in the mute dialog');
     assert.match(refused, /access\.refused/, `the refusal's code: ${refused}`);
     assert.match(refused, /nurse/i, `the refusal says why, in words: ${refused}`);
+    await writeFile(path.join(ARTIFACTS, 'nurse-refused.png'), await freshScreenshot());
     await click('[data-testid="mute-cancel"]');
   });
 
