@@ -405,7 +405,13 @@ const PEOPLE = {
   ada: { name: 'Ada Admin', password: 'ada-password-e2e-1' },
   olu: { name: 'Olu Officer', password: 'olu-password-e2e-1' },
   nina: { name: 'Nina Nurse', password: 'nina-password-e2e-1', ward: 'ed' },
+  rev: { name: 'Rita Reviewer', password: 'rev-password-e2e-1' },
 };
+
+/** The CLI arguments that make it act as the auditor (reading the audit log takes that role). */
+function asReviewer() {
+  return ['--user', 'rev', '--user-password-file', path.join(state.tmp, 'rev-password')];
+}
 
 /** The environment of the CLI beside the app: the same keyring and config dirs. */
 function cliEnv() {
@@ -475,7 +481,10 @@ before(async () => {
   await add('olu', ['--role', 'security_officer'], true);
   // Nina covers the emergency department only: the ICU is not hers to see.
   await add('nina', ['--role', 'nurse', '--ward', PEOPLE.nina.ward], true);
-  console.log('accounts added: ada (admin), olu (security officer), nina (nurse, ed)');
+  // An auditor reads the audit log beside the running console.
+  await add('rev', ['--role', 'auditor'], true);
+  await writeFile(path.join(state.tmp, 'rev-password'), `${PEOPLE.rev.password}\n`, { mode: 0o600 });
+  console.log('accounts added: ada (admin), olu (security officer), nina (nurse, ed), rev (auditor)');
   const t0 = Date.now();
   await startDriver();
   await startSession(binary);
@@ -729,7 +738,7 @@ test('an incident is acknowledged and muted with a reason from its view', { time
 
   await step('the audit log records the acknowledgement and the mute', async () => {
     // Read beside the running console with the CLI, as a reviewer would (same keyring).
-    const out = await run(cliBinary(), ['audit', 'log', '--data-dir', path.join(state.tmp, 'data'), '--kind', 'incident.', '--json'], {
+    const out = await run(cliBinary(), ['audit', 'log', '--data-dir', path.join(state.tmp, 'data'), '--kind', 'incident.', '--json', ...asReviewer()], {
       timeout: 30_000,
       env: { ...process.env, XDG_CONFIG_HOME: path.join(state.tmp, 'config'), XDG_CACHE_HOME: path.join(state.tmp, 'cache') },
     });
@@ -836,7 +845,7 @@ test('a shared console: locked, a nurse sees only her ward and may not mute, the
   });
 
   await step('the audit log records the logins of the officer and the nurse', async () => {
-    const out = await run(cliBinary(), ['audit', 'log', '--data-dir', path.join(state.tmp, 'data'), '--kind', 'auth.', '--json'], {
+    const out = await run(cliBinary(), ['audit', 'log', '--data-dir', path.join(state.tmp, 'data'), '--kind', 'auth.', '--json', ...asReviewer()], {
       timeout: 30_000,
       env: cliEnv(),
     });

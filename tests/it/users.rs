@@ -85,14 +85,27 @@ fn the_first_admin_then_only_an_admin_adds_people_and_every_refusal_is_audited()
         text(&out)
     );
 
-    let out = run(&["users", "list", "--data-dir", d, "--json"], None)?;
+    let as_ada = ["--user", "ada", "--user-password-file", &right];
+    let as_aud = ["--user", "aud", "--user-password-file", &aud];
+    let out = run(&[&["users", "list", "--data-dir", d, "--json"][..], &as_ada].concat(), None)?;
     let people: Vec<Value> =
         String::from_utf8(out.stdout)?.lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
     let names: Vec<(&str, &Value)> =
         people.iter().map(|p| (p["username"].as_str().unwrap_or(""), &p["roles"])).collect();
     assert_eq!(names, [("ada", &serde_json::json!(["admin"])), ("aud", &serde_json::json!(["auditor"]))]);
 
-    let out = run(&["audit", "log", "--data-dir", d, "--limit", "100", "--json"], None)?;
+    // With accounts, every command that opens the data directory needs one.
+    let out = run(&["incidents", "--data-dir", d], None)?;
+    assert!(!out.status.success() && text(&out).contains("[auth.required]"), "{}", text(&out));
+    let out = run(&[&["incident", "ack", "--data-dir", d, "1"][..], &as_aud].concat(), None)?;
+    assert!(
+        text(&out).contains("[access.refused] aud: your role (auditor) may not acknowledge incidents"),
+        "{}",
+        text(&out)
+    );
+    let out =
+        run(&[&["audit", "log", "--data-dir", d, "--limit", "100", "--json"][..], &as_aud].concat(), None)?;
+    assert!(out.status.success(), "{}", text(&out));
     let log = String::from_utf8(out.stdout)?;
     let kinds: Vec<String> = log
         .lines()
@@ -100,10 +113,19 @@ fn the_first_admin_then_only_an_admin_adds_people_and_every_refusal_is_audited()
         .filter_map(|r| r["kind"].as_str().map(str::to_owned))
         .filter(|k| k.starts_with("person.") || k.starts_with("auth.") || k.starts_with("access."))
         .collect();
-    assert_eq!(
-        kinds,
-        ["person.added", "auth.failed", "auth.login", "person.added", "auth.login", "access.refused"]
-    );
+    let want = [
+        "person.added",   // ada, the first administrator
+        "auth.failed",    // ada's wrong password
+        "auth.login",     // ada adds aud
+        "person.added",   // aud
+        "auth.login",     // aud tries to add someone
+        "access.refused", // ... and may not
+        "auth.login",     // ada lists people
+        "auth.login",     // aud tries to acknowledge
+        "access.refused", // ... and may not
+        "auth.login",     // aud reads the audit log
+    ];
+    assert_eq!(kinds, want);
     for pw in ["orchid-violet", "tulip-meadow"] {
         assert!(!log.contains(pw), "a password in the audit log");
     }

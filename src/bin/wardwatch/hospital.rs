@@ -223,7 +223,20 @@ pub enum DeviceCommand {
 }
 
 /// Who a change from the command line is recorded as.
+static ACTING: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Records who the command acts as, once their account was checked.
+pub fn act_as(username: &str) {
+    let _ = ACTING.set(username.to_owned());
+}
+
+/// Who a change from the command line is recorded as: the person checked
+/// against the matrix, else (a data directory without accounts yet) the
+/// operating-system user.
 pub fn actor() -> String {
+    if let Some(who) = ACTING.get() {
+        return who.clone();
+    }
     let user =
         std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
     format!("cli:{user}")

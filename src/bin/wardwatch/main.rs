@@ -38,6 +38,18 @@ struct Cli {
     /// gets its keys there. For archives, the archive's passphrase.
     #[arg(long, global = true, env = "WARDWATCH_PASSPHRASE_FILE", value_name = "FILE")]
     passphrase_file: Option<PathBuf>,
+    /// Who is acting: once a data directory has accounts, every command that
+    /// opens it needs one, checked against the permission matrix.
+    #[arg(long = "user", global = true, env = "WARDWATCH_USER", value_name = "NAME")]
+    user: Option<String>,
+    /// A file holding that person's password (its first line).
+    #[arg(
+        long = "user-password-file",
+        global = true,
+        env = "WARDWATCH_USER_PASSWORD_FILE",
+        value_name = "FILE"
+    )]
+    user_password_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -245,7 +257,13 @@ fn main() -> anyhow::Result<()> {
             "wardwatch: warning: core dumps could not be turned off ({e}); a crash could write keys to disk"
         );
     }
-    match run(Cli::parse()) {
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let checked = check_access(&matches, &cli);
+    match checked.and_then(|()| run(cli)) {
         // `wardwatch alerts | head` closing the pipe early is not an error.
         Err(e) if is_broken_pipe(&e) => Ok(()),
         // A check that found damage has said so: exit status 1.
@@ -866,6 +884,62 @@ fn with_envelope(mut result: Value, syslog: Option<rfc5424::SyslogMessage>) -> V
         obj.insert("syslog".into(), json!(m));
     }
     result
+}
+
+/// Checks the person running the command against the permission matrix,
+/// once the data directory it opens has accounts (before the first, the
+/// command runs as the operating-system user, as `users add` makes the first
+/// administrator). Logins, failures and refusals are audited.
+fn check_access(matches: &clap::ArgMatches, cli: &Cli) -> anyhow::Result<()> {
+    let mut path = Vec::new();
+    let mut leaf = matches;
+    while let Some((name, sub)) = leaf.subcommand() {
+        path.push(name.to_owned());
+        leaf = sub;
+    }
+    let path: Vec<&str> = path.iter().map(String::as_str).collect();
+    let op = match access_of(&path) {
+        Some(Access::NoData) => return Ok(()),
+        // It makes the first account, and checks its administrator itself (--as).
+        Some(Access::Operation(_)) if path == ["users", "add"] => return Ok(()),
+        Some(Access::Operation(op)) => op,
+        None => bail!("[access.unknown_command] {} has no entry in the permission matrix", path.join(" ")),
+    };
+    let Some(data_dir) = leaf.try_get_one::<PathBuf>("data_dir").ok().flatten() else { return Ok(()) };
+    if !data_dir.join(wardwatch::store::DB_FILE).exists() {
+        return Ok(());
+    }
+    let mut store = audit::open(data_dir, cli.passphrase_file.as_deref(), true)?.store;
+    if store.people()?.is_empty() {
+        return Ok(());
+    }
+    let (Some(user), Some(file)) = (&cli.user, &cli.user_password_file) else {
+        bail!("[auth.required] {} has accounts: say who you are with --user NAME and --user-password-file FILE (or WARDWATCH_USER and WARDWATCH_USER_PASSWORD_FILE)", data_dir.display());
+    };
+    let text = zeroize::Zeroizing::new(
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?,
+    );
+    let password = text.lines().next().unwrap_or("");
+    let now = chrono::Utc::now();
+    let who = store
+        .authenticate(user, wardwatch::store::Proof::Password(password), now)
+        .map_err(|e| anyhow::anyhow!("[{}] {e}", e.code()))?;
+    let refused = match wardwatch::access::authorize(&who.roles, &who.wards, op, None) {
+        Err(why) => Some(why.to_string()),
+        // The command line does not know a device's or incident's ward before it runs.
+        Ok(()) if !wardwatch::access::unscoped(&who.roles, op) => {
+            Some("a role limited to wards works in the window, where the wards are known".to_owned())
+        }
+        Ok(()) => None,
+    };
+    if let Some(why) = refused {
+        let body = json!({"operation": op, "command": path.join(" "), "why": why});
+        let entry = wardwatch::audit::Entry::new(now, &who.username, wardwatch::audit::kind::REFUSED, &body)?;
+        store.record([entry])?;
+        bail!("[access.refused] {}: {why} (recorded in the audit log)", who.username);
+    }
+    hospital::act_as(&who.username);
+    Ok(())
 }
 
 /// What a command needs of the person running it.
