@@ -49,6 +49,8 @@ pub enum AuthError {
     NoRole,
     #[error("a nurse covers at least one ward (--ward)")]
     NurseWithoutWard,
+    #[error("the last administrator keeps the role: add another administrator first")]
+    LastAdmin,
     #[error(transparent)]
     Secret(#[from] SecretError),
     #[error(transparent)]
@@ -66,6 +68,7 @@ impl AuthError {
             Self::BadName => "person.bad_name",
             Self::NoRole => "person.no_role",
             Self::NurseWithoutWard => "person.nurse_without_ward",
+            Self::LastAdmin => "person.last_admin",
             Self::Secret(e) => e.code(),
             Self::Store(e) => e.code(),
         }
@@ -233,6 +236,59 @@ impl Store {
             Ok(())
         })?;
         Ok(())
+    }
+
+    /// Changes a person's roles and wards, or disables (or enables) the
+    /// account, audited (`person.changed` with before and after). The last
+    /// administrator cannot lose the role or be disabled.
+    pub fn change_person(
+        &mut self,
+        username: &str,
+        roles: Option<&BTreeSet<Role>>,
+        wards: Option<&[WardId]>,
+        disabled: Option<bool>,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Person, AuthError> {
+        let before = self.person_row(username)?.ok_or(AuthError::Wrong)?.person;
+        let roles = roles.cloned().unwrap_or_else(|| before.roles.clone());
+        let wards = wards.map(<[WardId]>::to_vec).unwrap_or_else(|| before.wards.clone());
+        let disabled = disabled.unwrap_or(before.disabled);
+        if roles.is_empty() {
+            return Err(AuthError::NoRole);
+        }
+        if roles.contains(&Role::Nurse) && wards.is_empty() {
+            return Err(AuthError::NurseWithoutWard);
+        }
+        let known: Vec<WardId> = self.wards()?.into_iter().map(|w| w.id).collect();
+        if let Some(w) = wards.iter().find(|w| !known.contains(w)) {
+            return Err(StoreError::UnknownWard(w.to_string()).into());
+        }
+        let still_admin = roles.contains(&Role::Admin) && !disabled;
+        let others = self
+            .people()?
+            .into_iter()
+            .any(|p| p.username != username && p.roles.contains(&Role::Admin) && !p.disabled);
+        if before.roles.contains(&Role::Admin) && !still_admin && !others {
+            return Err(AuthError::LastAdmin);
+        }
+        let body = serde_json::json!({
+            "username": username,
+            "before": {"roles": before.roles, "wards": before.wards, "disabled": before.disabled},
+            "after": {"roles": roles, "wards": wards, "disabled": disabled},
+        });
+        let entry = Entry::new(now, actor, kind::PERSON_CHANGED, &body)?;
+        let roles_json = serde_json::to_string(&roles).map_err(crate::audit::AuditError::from)?;
+        let wards_json = serde_json::to_string(&wards).map_err(crate::audit::AuditError::from)?;
+        self.change(vec![entry], |tx| {
+            tx.execute(
+                "UPDATE people SET roles = ?2, wards = ?3, disabled = ?4 WHERE username = ?1",
+                params![username, roles_json, wards_json, disabled],
+            )
+            .map_err(|e| sqlite(tx, e))?;
+            Ok(())
+        })?;
+        self.person_row(username)?.map(|r| r.person).ok_or(AuthError::Wrong)
     }
 
     /// Checks who someone says they are at `now`: a login, a failure (and

@@ -114,3 +114,28 @@ fn accounts_are_refused_without_a_role_a_nurse_without_a_ward_or_a_name_twice() 
     assert_eq!(store.people()?.len(), 1);
     Ok(())
 }
+
+#[test]
+fn roles_change_with_a_record_of_before_and_after_and_the_last_admin_stays() -> Result<(), AuthError> {
+    let (_dir, mut store) = open();
+    import(&mut store, &[], t(0))?;
+    store.add_person("ada", "", &roles(&[Role::Admin]), &[], PASSWORD, "cli:root", t(0))?;
+    store.add_person("sam", "", &roles(&[Role::Auditor]), &[], PASSWORD, "ada", t(1))?;
+    let icu = vec![icu().id];
+    let sam = store.change_person("sam", Some(&roles(&[Role::Nurse])), Some(&icu), None, "ada", t(2))?;
+    assert_eq!((sam.roles, sam.wards), (roles(&[Role::Nurse]), icu));
+    let last = store.change_person("ada", Some(&roles(&[Role::Auditor])), None, None, "ada", t(3));
+    assert!(matches!(last, Err(AuthError::LastAdmin)));
+    assert!(matches!(
+        store.change_person("ada", None, None, Some(true), "ada", t(3)),
+        Err(AuthError::LastAdmin)
+    ));
+    store.change_person("sam", None, None, Some(true), "ada", t(4))?;
+    assert!(matches!(store.authenticate("sam", Proof::Password(PASSWORD), t(5)), Err(AuthError::Disabled)));
+    let changed = store.audit_records(kind::PERSON_CHANGED, 10)?;
+    assert_eq!(changed.len(), 2);
+    assert_eq!(changed[0].body["before"]["roles"], serde_json::json!(["auditor"]));
+    assert_eq!(changed[0].body["after"]["roles"], serde_json::json!(["nurse"]));
+    assert_eq!(changed[1].body["after"]["disabled"], true);
+    Ok(())
+}

@@ -103,6 +103,27 @@ fn the_first_admin_then_only_an_admin_adds_people_and_every_refusal_is_audited()
         "{}",
         text(&out)
     );
+    // An auditor may not change roles; the administrator may (recorded).
+    let promote = [
+        "users",
+        "change",
+        "--data-dir",
+        d,
+        "--username",
+        "aud",
+        "--role",
+        "auditor",
+        "--role",
+        "security_officer",
+    ];
+    let out = run(&[&promote[..], &as_aud].concat(), None)?;
+    assert!(
+        text(&out).contains("[access.refused] aud: your role (auditor) may not manage people"),
+        "{}",
+        text(&out)
+    );
+    let out = run(&[&promote[..], &as_ada].concat(), None)?;
+    assert!(out.status.success() && text(&out).contains("aud: security officer, auditor"), "{}", text(&out));
     let out =
         run(&[&["audit", "log", "--data-dir", d, "--limit", "100", "--json"][..], &as_aud].concat(), None)?;
     assert!(out.status.success(), "{}", text(&out));
@@ -123,6 +144,10 @@ fn the_first_admin_then_only_an_admin_adds_people_and_every_refusal_is_audited()
         "auth.login",     // ada lists people
         "auth.login",     // aud tries to acknowledge
         "access.refused", // ... and may not
+        "auth.login",     // aud tries to change roles
+        "access.refused", // ... and may not
+        "auth.login",     // ada does
+        "person.changed", // aud: auditor and security officer
         "auth.login",     // aud reads the audit log
     ];
     assert_eq!(kinds, want);

@@ -969,7 +969,7 @@ fn access_of(path: &[&str]) -> Option<Access> {
         ["maintenance", "add" | "end"] => ManageMaintenance,
         ["audit", "verify" | "export" | "log"] => ReviewAudit,
         ["audit", "archive"] => ArchiveAudit,
-        ["users", "add" | "list"] => ManageUsers,
+        ["users", "add" | "list" | "change"] => ManageUsers,
         _ => return None,
     };
     Some(Access::Operation(op))

@@ -42,6 +42,24 @@ pub enum UsersCommand {
         #[arg(long)]
         as_password_file: Option<PathBuf>,
     },
+    /// Change a person's roles or wards, or disable or enable the account
+    /// (an administrator: --user; recorded with before and after).
+    Change {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long)]
+        username: String,
+        /// The new roles (repeat for several); the old ones when absent.
+        #[arg(long = "role", value_parser = parse_role)]
+        roles: Vec<Role>,
+        /// The new wards (repeat); the old ones when absent.
+        #[arg(long = "ward")]
+        wards: Vec<String>,
+        #[arg(long, conflicts_with = "enable")]
+        disable: bool,
+        #[arg(long)]
+        enable: bool,
+    },
     /// Every person with their roles and wards (never a secret).
     List {
         #[arg(long)]
@@ -139,6 +157,25 @@ pub fn run(command: UsersCommand, pf: Option<&Path>) -> anyhow::Result<()> {
                 p.display_name,
                 roles.join(", ")
             );
+        }
+        UsersCommand::Change { data_dir, username, roles, wards, disable, enable } => {
+            let mut store = open(&data_dir, pf)?;
+            let roles: BTreeSet<Role> = roles.into_iter().collect();
+            let wards: Vec<WardId> = wards.into_iter().map(WardId).collect();
+            let disabled = (disable || enable).then_some(disable);
+            let p = store
+                .change_person(
+                    &username,
+                    (!roles.is_empty()).then_some(&roles),
+                    (!wards.is_empty()).then_some(wards.as_slice()),
+                    disabled,
+                    &crate::hospital::actor(),
+                    now,
+                )
+                .map_err(|e| anyhow::anyhow!("[{}] {e}", e.code()))?;
+            let roles: Vec<&str> = p.roles.iter().map(|r| r.label()).collect();
+            let state = if p.disabled { ", disabled" } else { "" };
+            println!("{}: {}{state} (recorded in the audit log).", p.username, roles.join(", "));
         }
         UsersCommand::List { data_dir, json } => {
             let store = crate::audit::open(&data_dir, pf, false)?.store;
