@@ -118,6 +118,20 @@ impl AppState {
         self.acting(command, op, Some(ward.unwrap_or(&outside)))
     }
 
+    /// Locks the seat because the operating system's screen locked.
+    pub fn lock_with_screen(&self) {
+        let who = match self.seat().state(Utc::now()) {
+            SeatState::Active(p) => Some(p.username),
+            _ => None,
+        };
+        self.seat().lock();
+        if let (Some(who), Ok(console)) = (who, self.console()) {
+            if let Err(e) = console.record_seat(&who, "locked with the screen") {
+                tracing::error!(error = %e, "A lock could not be recorded in the audit log.");
+            }
+        }
+    }
+
     /// The seat at `now`, recording an idle lock once.
     fn seat_state(&self, console: &Console, now: chrono::DateTime<Utc>) -> SeatState<Person> {
         let mut seat = self.seat();

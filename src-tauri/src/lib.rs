@@ -88,6 +88,14 @@ pub fn run(builder: tauri::Builder<tauri::Wry>) {
                 }));
             }
             app.manage(state);
+            // The console locks with the desktop's screen lock, where it is seen.
+            let handle = app.handle().clone();
+            let on_lock = std::sync::Arc::new(move || handle.state::<AppState>().lock_with_screen());
+            let forever = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            match wardwatch::access::screen::watch(None, on_lock, forever) {
+                Ok(_) => tracing::info!("The console locks with the screen."),
+                Err(e) => tracing::info!(error = %e, "The screen lock is not seen here; the console locks when idle."),
+            }
             Ok(())
         })
         .build(tauri::generate_context!());

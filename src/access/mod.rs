@@ -1,6 +1,7 @@
 //! Who may do what: roles, the one permission matrix, password and PIN
 //! hashes, and the lockout after failed attempts. Pure: no I/O, no clock
-//! (times are passed in), so every rule is tested with a virtual clock.
+//! (times are passed in), so every rule is tested with a virtual clock;
+//! except `screen`, which watches the OS screen lock on the session bus.
 //!
 //! The matrix ([`permits`]) is the one place that says which role may run
 //! which [`Operation`]; the Tauri commands and the CLI name the operation
@@ -8,6 +9,7 @@
 //! and a test fails for a command that names none.
 
 pub mod lockout;
+pub mod screen;
 pub mod seat;
 pub mod secret;
 
