@@ -11,7 +11,7 @@ use wardwatch::hospital::WardId;
 use wardwatch::store::{Person, Proof};
 use wardwatch::Console;
 
-use crate::dto::{Role, SessionView, UserView, WardsOverview};
+use crate::dto::{capitalised, Role, SessionView, UserView, WardsOverview};
 use crate::error::IpcError;
 use crate::state::AppState;
 
@@ -161,11 +161,6 @@ impl AppState {
             idle_lock_secs: settings.idle_lock_secs,
         })
     }
-}
-
-fn capitalised(s: &str) -> String {
-    let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
 fn auth_error(e: wardwatch::ConsoleError) -> IpcError {

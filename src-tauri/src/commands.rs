@@ -259,7 +259,7 @@ pub fn inventory_import(
 const INCIDENT_ALERTS: usize = 200;
 
 fn ward_names(console: &wardwatch::Console) -> Result<std::collections::HashMap<String, String>, IpcError> {
-    Ok(console.inventory()?.wards.into_iter().map(|w| (w.id.as_str().to_owned(), w.name)).collect())
+    Ok(console.wards()?.into_iter().map(|w| (w.id.as_str().to_owned(), w.name)).collect())
 }
 
 /// The incidents `filter` selects, highest priority first, then newest,

@@ -19,6 +19,12 @@ impl Console {
         Ok(store.hospital_view(Utc::now(), &self.rules)?)
     }
 
+    /// Every ward, by id (without its devices).
+    pub fn wards(&self) -> Result<Vec<crate::hospital::Ward>, ConsoleError> {
+        let store = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(store.wards()?)
+    }
+
     /// The confirmed inventory.
     pub fn inventory(&self) -> Result<Inventory, ConsoleError> {
         let store = self.reader.lock().unwrap_or_else(PoisonError::into_inner);

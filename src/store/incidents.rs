@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use super::hospital::{sqlite, HospitalView, Role, ViewRules};
 use super::{micros, Store, StoreError};
 use crate::audit::{kind, Entry};
-use crate::hospital::{AssetId, ClinicalUse, DeviceState, UseState, WardId};
+use crate::hospital::{AssetId, DeviceState, UseState, WardId};
 use crate::incident::{
     assess, condition, Action, ActionError, Assessed, Inputs, Outcome, Rules, State, Storms, SubjectKind,
     Verdict,
@@ -180,7 +180,6 @@ pub(super) fn fold_alert(
     let mut entries = Vec::new();
     for s in subjects(folding, devices, a) {
         let key = (s.kind, s.subject.clone(), s.condition.clone());
-        let incident_key = incident_key(s.kind, &s.subject, &s.condition);
         if !folding.cache.contains_key(&key) {
             let found: Option<(i64, String, i64, String, i64)> = tx
                 .prepare_cached(
@@ -250,7 +249,7 @@ pub(super) fn fold_alert(
             c.reopened += 1;
             let body = Opened {
                 incident: c.id,
-                key: incident_key,
+                key: incident_key(s.kind, &s.subject, &s.condition),
                 title: &s.title,
                 alert: alert_id,
                 reopened: c.reopened,
@@ -1114,9 +1113,4 @@ pub(super) fn adopt(tx: &Transaction<'_>, staged: &AssetId, by: &AssetId) -> Res
     tx.execute("UPDATE incidents SET device_id = ?2 WHERE device_id = ?1", params![s, b])
         .map_err(|e| sqlite(tx, e))?;
     Ok(())
-}
-
-/// The clinical use of a device as the incident list shows it.
-pub fn clinical_use_of(i: &Incident) -> Option<&ClinicalUse> {
-    i.device.as_ref().map(|d| &d.clinical_use)
 }

@@ -35,8 +35,8 @@ pub(crate) use cipher::{key_pragma, quiet_cipher_log};
 pub use context::{DeviceSeen, DeviceSummary, EventTypeSeen, PeerSeen};
 pub use hospital::{Assignment, HospitalView, IdentityPeriod, ImportApplied, ViewRules};
 pub use incidents::{
-    assess_incident, clinical_use_of, incident_key, Incident, IncidentEvent, IncidentFilter, IncidentRecord,
-    MaintenanceScope, MaintenanceWindow, Mute, NotifierChanges, MAX_MAINTENANCE,
+    assess_incident, incident_key, Incident, IncidentEvent, IncidentFilter, IncidentRecord, MaintenanceScope,
+    MaintenanceWindow, Mute, NotifierChanges, MAX_MAINTENANCE,
 };
 pub use migrations::MIGRATIONS;
 pub use people::{AuthError, Person, Proof};

@@ -269,7 +269,8 @@ pub struct IncidentRow {
     pub outcome: Option<Outcome>,
 }
 
-fn capitalised(s: &str) -> String {
+/// `s` with its first letter upper-case.
+pub(crate) fn capitalised(s: &str) -> String {
     let mut c = s.chars();
     c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
