@@ -111,6 +111,9 @@ pub struct Console {
     notifier_counters: Arc<NotifierCounters>,
     /// Told of a click on an incident's desktop notification.
     open_hook: Arc<Mutex<Option<crate::notify::ClickHandler>>>,
+    /// The audit log's check at start: joined before a stop returns, so the
+    /// process never exits (and tears down the crypto library) under it.
+    audit_check: Mutex<Option<std::thread::JoinHandle<()>>>,
     access: crate::config::AccessSettings,
 }
 
@@ -219,7 +222,7 @@ impl Console {
             simulation::load_inventory(&mut people)?;
         }
         let audit = Arc::new(Mutex::new(AuditStatus::verifying(&keys.verifying_key().to_bytes())));
-        {
+        let audit_check = {
             let (audit, dir) = (audit.clone(), config.data_dir.clone());
             let key = SecretKey::from_bytes(*keys.database.expose());
             let public_key = keys.verifying_key().to_bytes();
@@ -233,8 +236,8 @@ impl Console {
                     }
                     *audit.lock().unwrap_or_else(PoisonError::into_inner) = status;
                 })
-                .map_err(ConsoleError::Writer)?;
-        }
+                .map_err(ConsoleError::Writer)?
+        };
         let (bus, _) = broadcast::channel(BUS_CAPACITY);
         let (tx, rx) = mpsc::channel(config.queue_capacity);
         let health = Arc::new(Mutex::new(StoreHealth::new()));
@@ -301,6 +304,7 @@ impl Console {
             notifier_stop,
             notifier_counters,
             open_hook,
+            audit_check: Mutex::new(Some(audit_check)),
             access: config.access,
         })
     }
@@ -389,6 +393,12 @@ impl Console {
         if let Some(n) = notifier {
             if !matches!(tokio::task::spawn_blocking(move || n.join()).await, Ok(Ok(()))) {
                 tracing::error!("The notifier thread ended abnormally; see the log above.");
+            }
+        }
+        let check = self.audit_check.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(check) = check {
+            if !matches!(tokio::task::spawn_blocking(move || check.join()).await, Ok(Ok(()))) {
+                tracing::error!("The audit check thread ended abnormally; see the log above.");
             }
         }
         self.atna_stop.cancel();
