@@ -22,6 +22,7 @@ pub mod model;
 pub mod normalize;
 pub mod notify;
 pub mod privacy;
+pub mod response;
 pub mod simulate;
 pub mod status;
 pub mod store;
