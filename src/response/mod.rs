@@ -7,14 +7,41 @@
 //! nothing here executes an action. Only [`dispatch`] talks to the outside,
 //! and only with an approval the gate machine ([`gate`]) gave.
 
+pub mod catalogue;
 pub mod dispatch;
+pub mod gate;
+pub mod grade;
+pub mod playbook;
+
+pub use catalogue::{
+    ActionSpec, Affects, Catalogue, CatalogueError, Target, CATALOGUE_FILE, DEFAULT_CATALOGUE,
+};
+pub use gate::{Gate, GateError, Given, RequestState, Sign};
+pub use grade::{grade, Grade, Graded, Subject, Usage};
+pub use playbook::{plan, Play, Playbook};
 
 use serde::{Deserialize, Serialize};
 
 /// An action's identifier, snake_case: `quarantine`, `reboot`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(try_from = "String", into = "String")]
 pub struct ActionId(String);
+
+impl TryFrom<String> for ActionId {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::new(&s).ok_or_else(|| {
+            format!("{s:?} is not an action id (lower-case letters, digits and _, starting with a letter)")
+        })
+    }
+}
+
+impl From<ActionId> for String {
+    fn from(a: ActionId) -> String {
+        a.0
+    }
+}
 
 impl ActionId {
     /// From lower-case letters, digits and `_`, starting with a letter, at
@@ -36,4 +63,32 @@ impl std::fmt::Display for ActionId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+use chrono::{DateTime, Utc};
+
+use crate::hospital::DeviceState;
+use crate::store::Incident;
+
+impl Subject {
+    /// A device as the console sees it at `now`: its kind, tier and
+    /// clinical use with the evidence's age.
+    pub fn of(state: &DeviceState, now: DateTime<Utc>) -> Self {
+        let use_ = &state.clinical_use;
+        let evidence = match use_.since {
+            Some(t) => format!("{}, {}", use_.source.describe(), crate::hospital::age(now, t)),
+            None => use_.source.describe(),
+        };
+        Self {
+            kind: state.device.kind,
+            tier: state.device.criticality.tier,
+            usage: Usage { state: use_.state, age: use_.since.map(|t| now - t), evidence: Some(evidence) },
+        }
+    }
+}
+
+/// The playbook for `incident` at `now`.
+pub fn plan_incident(catalogue: &Catalogue, incident: &Incident, now: DateTime<Utc>) -> Playbook {
+    let subject = incident.device.as_ref().map(|d| Subject::of(d, now));
+    plan(catalogue, &incident.record.condition, subject.as_ref())
 }

@@ -15,6 +15,7 @@ mod mllp;
 mod notifications;
 mod notify_bus;
 mod parse;
+mod response;
 mod screen_lock;
 mod serve;
 mod simulate;

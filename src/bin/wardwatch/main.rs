@@ -6,6 +6,7 @@ mod devices;
 mod hospital;
 mod incidents;
 mod inventory;
+mod response;
 mod samples;
 mod simulate;
 mod users;
@@ -160,6 +161,11 @@ enum Command {
         #[command(subcommand)]
         command: incidents::MaintenanceCommand,
     },
+    /// Care-safe response: the playbook for an incident, and what-if grades of an action.
+    Response {
+        #[command(subcommand)]
+        command: response::ResponseCommand,
+    },
     /// Local accounts: add people with their roles (the first must be an admin), list them.
     Users {
         #[command(subcommand)]
@@ -306,6 +312,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Incident { command } => done(incidents::incident(command, pf)),
         Command::Maintenance { command } => done(incidents::maintenance(command, pf)),
         Command::Users { command } => done(users::run(command, pf)),
+        Command::Response { command } => done(response::run(command, pf)),
         Command::Inventory { command } => done(inventory::run(command, pf)),
         Command::Parse { format, jsonl } => done(parse(format, jsonl)),
         Command::Token { command: TokenCommand::New { name } } => done(token_new(&name)),
@@ -956,14 +963,18 @@ enum Access {
 fn access_of(path: &[&str]) -> Option<Access> {
     use wardwatch::access::Operation::*;
     let op = match path {
-        ["parse"] | ["bench"] | ["simulate"] | ["token", "new"] => return Some(Access::NoData),
+        ["parse"] | ["bench"] | ["simulate"] | ["token", "new"] | ["response", "grade"] => {
+            return Some(Access::NoData)
+        }
         ["serve"] | ["key", "rotate" | "recovery"] => Administer,
         ["status"] => ViewStatus,
         ["alerts"] => ViewAlerts,
         ["wards"] | ["devices"] => ViewHospital,
         ["device", "assign" | "set-use"] => ChangeDevice,
         ["inventory", "import" | "export"] => ManageInventory,
-        ["incidents"] | ["incident", "show"] | ["maintenance", "list"] => ViewIncidents,
+        ["incidents"] | ["incident", "show"] | ["maintenance", "list"] | ["response", "plan"] => {
+            ViewIncidents
+        }
         ["incident", "ack" | "silence" | "comment"] => AcknowledgeIncident,
         ["incident", "assign" | "mute" | "unmute" | "resolve" | "reopen"] => TriageIncident,
         ["maintenance", "add" | "end"] => ManageMaintenance,
