@@ -208,13 +208,19 @@ impl TokenStore {
             return Ok(false);
         }
         match entry(backend, &user)?.delete_credential() {
-            Ok(()) => {
-                tracing::info!(token = %name, %backend, "Webhook token deleted.");
-                Ok(true)
-            }
-            Err(keyring::Error::NoEntry) => Ok(false),
-            Err(e) => Err(failure(backend, &e)),
+            // A kernel keyring outside a session can say "no entry" for an
+            // entry it has just read: only a read tells whether it is gone.
+            Ok(()) | Err(keyring::Error::NoEntry) => {}
+            Err(e) => return Err(failure(backend, &e)),
         }
+        if read(backend, name, &user)?.is_some() {
+            return Err(TokenError::Keyring {
+                backend,
+                reason: format!("entry {user} is still there after deleting it; {RUN_UNDER}"),
+            });
+        }
+        tracing::info!(token = %name, %backend, "Webhook token deleted.");
+        Ok(true)
     }
 }
 
