@@ -6,6 +6,7 @@ mod audit;
 mod clients;
 mod crash;
 mod disk_full;
+mod dispatch;
 mod eve_file;
 mod eve_syslog;
 mod hospital;
