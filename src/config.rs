@@ -39,6 +39,54 @@ pub struct ConsoleConfig {
     pub notifications: NotificationSettings,
     /// `[access]`: how soon a seat locks, what a locked one shows.
     pub access: AccessSettings,
+    /// `[response]`: the adapters that carry out approved actions.
+    pub response: ResponseSettings,
+}
+
+/// An adapter in words for the settings record: never a secret (a token
+/// by name only).
+fn describe_adapter(a: &crate::response::dispatch::AdapterConfig) -> String {
+    use crate::response::dispatch::AdapterConfig as A;
+    match a {
+        A::Webhook(w) => format!(
+            "webhook {} {}{}{}, timeout {} ms",
+            w.method,
+            w.url,
+            w.token.as_ref().map(|t| format!(", token {t}")).unwrap_or_default(),
+            w.ca_file.as_ref().map(|c| format!(", CA {}", c.display())).unwrap_or_default(),
+            w.timeout_ms
+        ),
+        A::CefSyslog(c) => format!("CEF syslog to {}", c.target),
+        A::Manual(_) => "manual checklist".to_owned(),
+    }
+}
+
+/// The `[response]` table: adapters (`[[response.adapters]]`), which one
+/// carries out each action (`routes`, by action id, `"*"` for the rest;
+/// unrouted actions become a manual checklist), and `[response.retry]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ResponseSettings {
+    pub adapters: Vec<crate::response::dispatch::AdapterConfig>,
+    pub routes: BTreeMap<String, String>,
+    pub retry: crate::response::dispatch::RetryPolicy,
+}
+
+impl ResponseSettings {
+    /// Adapters valid, every route to an adapter that exists (or `manual`).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |e: &dyn std::fmt::Display| ConfigError::Invalid(format!("response: {e}"));
+        crate::response::dispatch::validate(&self.adapters).map_err(|e| bad(&e))?;
+        self.retry.validate().map_err(|e| bad(&e))?;
+        for (action, adapter) in &self.routes {
+            let known =
+                adapter == crate::console::MANUAL || self.adapters.iter().any(|a| a.name() == adapter);
+            if !known {
+                return Err(bad(&format!("routes.{action} = {adapter:?}: no adapter has that name")));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The `[access]` table.
@@ -191,6 +239,17 @@ impl ConsoleConfig {
         set("notifications.roles", n.roles.join(", "));
         set("access.idle_lock_secs", self.access.idle_lock_secs.to_string());
         set("access.locked_overview", self.access.locked_overview.to_string());
+        for a in &self.response.adapters {
+            set(&format!("response.adapters.{}", a.name()), describe_adapter(a));
+        }
+        for (action, adapter) in &self.response.routes {
+            set(&format!("response.routes.{action}"), adapter.clone());
+        }
+        let r = &self.response.retry;
+        set(
+            "response.retry",
+            format!("{} attempts, {} ms doubling to {} ms", r.max_attempts, r.base_ms, r.cap_ms),
+        );
         if let Some(scenario) = &self.simulate {
             set("simulate", scenario.clone());
         }
@@ -224,6 +283,8 @@ pub struct ConfigFile {
     pub notifications: Option<NotificationSettings>,
     /// `[access]`: `idle_lock_secs`, `locked_overview`.
     pub access: Option<AccessSettings>,
+    /// `[response]`: `adapters`, `routes`, `retry`.
+    pub response: Option<ResponseSettings>,
 }
 
 /// The `[http]` table: `[[http.tokens]]` entries (name, sha256, disabled).
@@ -259,6 +320,7 @@ impl ConsoleConfig {
             simulate: None,
             notifications: NotificationSettings::default(),
             access: AccessSettings::default(),
+            response: ResponseSettings::default(),
         }
     }
 
@@ -300,6 +362,9 @@ impl ConsoleConfig {
         if let Some(a) = file.access {
             self.access = a;
         }
+        if let Some(r) = file.response {
+            self.response = r;
+        }
         self
     }
 
@@ -339,6 +404,7 @@ impl ConsoleConfig {
         if self.access.idle_lock_secs == 0 {
             return Err(ConfigError::Invalid("access.idle_lock_secs must be at least 1".into()));
         }
+        self.response.validate()?;
         if self.queue_capacity == 0 {
             return Err(ConfigError::Invalid("queue_capacity must be at least 1".into()));
         }

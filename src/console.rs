@@ -25,10 +25,12 @@ mod hospital;
 mod incidents;
 mod notifications;
 mod people;
+mod response;
 mod simulation;
 
 pub use incidents::IncidentDetail;
 pub use notifications::NotifierCounters;
+pub use response::{IncidentResponse, RequestDetail, RequestView, MANUAL};
 
 /// How many alerts a slow subscriber may fall behind before it is told it lagged.
 const BUS_CAPACITY: usize = 4096;
@@ -51,6 +53,10 @@ pub enum ConsoleError {
     Config(#[from] crate::config::ConfigError),
     #[error(transparent)]
     Auth(#[from] crate::store::AuthError),
+    #[error(transparent)]
+    Catalogue(#[from] crate::response::CatalogueError),
+    #[error("response: {0}")]
+    Response(String),
 }
 
 /// Whether the writer is storing what the listeners queue, as the console
@@ -115,6 +121,11 @@ pub struct Console {
     /// process never exits (and tears down the crypto library) under it.
     audit_check: Mutex<Option<std::thread::JoinHandle<()>>>,
     access: crate::config::AccessSettings,
+    /// The response catalogue in force.
+    catalogue: Arc<crate::response::Catalogue>,
+    dispatch: Arc<response::Dispatch>,
+    /// Wakes the dispatcher after a step people took.
+    dispatch_wake: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Console {
@@ -180,7 +191,28 @@ impl Console {
             tracing::info!("The configuration changed since the last start; the change is in the audit log.");
         }
         let rules_changed = incidents::rules_entry(&writer_store, &config.data_dir, &rules_text)?;
-        writer_store.record(settings.into_iter().chain(rules_changed).chain([started]))?;
+        let (catalogue, catalogue_text) = crate::response::Catalogue::load(&config.data_dir)?;
+        let catalogue_changed = incidents::file_entry(
+            &writer_store,
+            kind::RESPONSE_CATALOGUE,
+            &config.data_dir.join(crate::response::CATALOGUE_FILE),
+            crate::response::DEFAULT_CATALOGUE,
+            &catalogue_text,
+        )?;
+        response::check_routes(&config.response, &catalogue)?;
+        let catalogue = Arc::new(catalogue);
+        let dispatch = Arc::new(response::Dispatch {
+            adapters: crate::response::dispatch::Adapters::new(
+                &config.response.adapters,
+                &crate::response::dispatch::TokenStore::for_data_dir(&config.data_dir)
+                    .map_err(|e| ConsoleError::Response(e.to_string()))?,
+            )
+            .map_err(|e| ConsoleError::Response(e.to_string()))?,
+            routes: config.response.routes.clone(),
+            retry: config.response.retry,
+        });
+        writer_store
+            .record(settings.into_iter().chain(rules_changed).chain(catalogue_changed).chain([started]))?;
         let mut reader = Store::open_read_only(&config.data_dir, &keys.database)?;
         reader.set_incident_rules(incident_rules.clone());
         let mut people = Store::open(&config.data_dir, &keys.database)?;
@@ -280,6 +312,20 @@ impl Console {
         if let Some(p) = simulation {
             simulation::spawn(p, &listeners, shutdown.clone(), &tasks);
         }
+        let dispatch_wake = Arc::new(tokio::sync::Notify::new());
+        {
+            let mut store = Store::open(&config.data_dir, &keys.database)?;
+            store.set_incident_rules(crate::incident::Rules::load(&config.data_dir)?.0);
+            let dispatcher = response::Dispatcher {
+                store,
+                catalogue: catalogue.clone(),
+                dispatch: dispatch.clone(),
+                rules: config.hospital.rules(),
+                wake: dispatch_wake.clone(),
+                stop: shutdown.clone(),
+            };
+            tasks.spawn(dispatcher.run());
+        }
         // From here on only the listeners hold senders: when they have all
         // stopped, the writer sees the channel close and finishes.
         drop(tx);
@@ -306,6 +352,9 @@ impl Console {
             open_hook,
             audit_check: Mutex::new(Some(audit_check)),
             access: config.access,
+            catalogue,
+            dispatch,
+            dispatch_wake,
         })
     }
 

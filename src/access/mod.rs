@@ -97,10 +97,17 @@ pub enum Operation {
     ManageUsers,
     /// Keys, tokens, configuration, starting the console.
     Administer,
+    /// Ask for a response action, withdraw it, tick off its checklist.
+    RequestResponse,
+    /// Confirm the ward is covering, record a device out of use, refuse
+    /// (a nurse: her wards' only).
+    ConfirmCoverage,
+    /// Sign off a care-disruptive action, break the glass.
+    SignOffResponse,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 13] = [
+    pub const ALL: [Operation; 16] = [
         Self::ViewHospital,
         Self::ViewAlerts,
         Self::ViewIncidents,
@@ -114,11 +121,17 @@ impl Operation {
         Self::ArchiveAudit,
         Self::ManageUsers,
         Self::Administer,
+        Self::RequestResponse,
+        Self::ConfirmCoverage,
+        Self::SignOffResponse,
     ];
 
     /// Whether a nurse may do it only for her own wards.
     pub fn ward_scoped(self) -> bool {
-        matches!(self, Self::ViewHospital | Self::ViewIncidents | Self::AcknowledgeIncident)
+        matches!(
+            self,
+            Self::ViewHospital | Self::ViewIncidents | Self::AcknowledgeIncident | Self::ConfirmCoverage
+        )
     }
 }
 
@@ -126,8 +139,16 @@ impl Operation {
 pub fn role_permits(role: Role, op: Operation) -> bool {
     use Operation::*;
     match role {
-        Role::Nurse => matches!(op, ViewHospital | ViewIncidents | AcknowledgeIncident),
-        Role::Clinician => matches!(op, ViewHospital | ViewIncidents | AcknowledgeIncident | ViewAlerts),
+        Role::Nurse => matches!(op, ViewHospital | ViewIncidents | AcknowledgeIncident | ConfirmCoverage),
+        Role::Clinician => matches!(
+            op,
+            ViewHospital
+                | ViewIncidents
+                | AcknowledgeIncident
+                | ViewAlerts
+                | ConfirmCoverage
+                | SignOffResponse
+        ),
         Role::SecurityOfficer => matches!(
             op,
             ViewHospital
@@ -139,6 +160,7 @@ pub fn role_permits(role: Role, op: Operation) -> bool {
                 | ChangeDevice
                 | ManageInventory
                 | ViewStatus
+                | RequestResponse
         ),
         Role::Admin => matches!(
             op,
@@ -192,6 +214,9 @@ impl Operation {
             Self::ArchiveAudit => "archive the audit log",
             Self::ManageUsers => "manage people",
             Self::Administer => "change the configuration or keys",
+            Self::RequestResponse => "request response actions",
+            Self::ConfirmCoverage => "confirm ward coverage for a response",
+            Self::SignOffResponse => "sign off care-disruptive actions",
         }
     }
 
@@ -200,6 +225,8 @@ impl Operation {
         match self {
             Self::ReviewAudit => "an auditor",
             Self::ManageUsers | Self::Administer | Self::ArchiveAudit => "an administrator",
+            Self::ConfirmCoverage => "a nurse of the ward or a clinician",
+            Self::SignOffResponse => "a clinician",
             _ => "a security officer",
         }
     }
@@ -237,8 +264,11 @@ mod tests {
         let allowed = |r: Role| -> Vec<Operation> {
             Operation::ALL.into_iter().filter(|o| role_permits(r, *o)).collect()
         };
-        assert_eq!(allowed(Role::Nurse), [ViewHospital, ViewIncidents, AcknowledgeIncident]);
-        assert_eq!(allowed(Role::Clinician), [ViewHospital, ViewAlerts, ViewIncidents, AcknowledgeIncident]);
+        assert_eq!(allowed(Role::Nurse), [ViewHospital, ViewIncidents, AcknowledgeIncident, ConfirmCoverage]);
+        assert_eq!(
+            allowed(Role::Clinician),
+            [ViewHospital, ViewAlerts, ViewIncidents, AcknowledgeIncident, ConfirmCoverage, SignOffResponse]
+        );
         assert_eq!(
             allowed(Role::SecurityOfficer),
             [
@@ -250,7 +280,8 @@ mod tests {
                 ManageMaintenance,
                 ChangeDevice,
                 ManageInventory,
-                ViewStatus
+                ViewStatus,
+                RequestResponse
             ]
         );
         assert_eq!(
@@ -283,6 +314,9 @@ mod tests {
             Operation::ArchiveAudit,
             Operation::ManageUsers,
             Operation::Administer,
+            Operation::RequestResponse,
+            Operation::ConfirmCoverage,
+            Operation::SignOffResponse,
         ];
         assert!(changes.iter().all(|o| !role_permits(Role::Auditor, *o)));
         for r in Role::ALL {

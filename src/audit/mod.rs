@@ -88,6 +88,25 @@ pub mod kind {
     pub const LOGOUT: &str = "auth.logout";
     /// An operation refused by the permission matrix.
     pub const REFUSED: &str = "access.refused";
+    /// Care-safe response: a request, each step of its gate, its dispatch.
+    pub const RESPONSE_REQUESTED: &str = "response.requested";
+    pub const RESPONSE_ACKNOWLEDGED: &str = "response.acknowledged";
+    pub const RESPONSE_SIGNED_OFF: &str = "response.signed_off";
+    pub const RESPONSE_BREAK_GLASS: &str = "response.break_glass";
+    pub const RESPONSE_OUT_OF_USE: &str = "response.out_of_use";
+    pub const RESPONSE_REFUSED: &str = "response.refused";
+    pub const RESPONSE_WITHDRAWN: &str = "response.withdrawn";
+    pub const RESPONSE_APPROVED: &str = "response.approved";
+    pub const RESPONSE_REGATED: &str = "response.regated";
+    pub const RESPONSE_DISPATCHING: &str = "response.dispatching";
+    pub const RESPONSE_DONE: &str = "response.done";
+    pub const RESPONSE_RETRY: &str = "response.retry";
+    pub const RESPONSE_FAILED: &str = "response.failed";
+    pub const RESPONSE_TIMED_OUT: &str = "response.timed_out";
+    pub const RESPONSE_CHECKLIST: &str = "response.checklist";
+    pub const RESPONSE_TICKED: &str = "response.ticked";
+    /// The response catalogue in force, when it differs from the last recorded.
+    pub const RESPONSE_CATALOGUE: &str = "response.catalogue";
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -22,19 +22,31 @@ use crate::store::{
 /// The `incident.rules` record owed at a start: when the rule text differs
 /// from the last one recorded, or from the shipped defaults when none was.
 pub(super) fn rules_entry(store: &Store, data_dir: &Path, text: &str) -> Result<Option<Entry>, StoreError> {
+    file_entry(store, kind::INCIDENT_RULES, &data_dir.join(RULES_FILE), crate::incident::DEFAULT_RULES, text)
+}
+
+/// The record owed at a start for a rule file (`kind`) read from `file` (or
+/// the shipped `defaults` when it does not exist): its text and hash, when
+/// they differ from the last record of `kind`, or from the defaults when
+/// there is none (the shipped defaults belong to the build, whose version
+/// is in `console.started`).
+pub(super) fn file_entry(
+    store: &Store,
+    kind: &str,
+    file: &Path,
+    defaults: &str,
+    text: &str,
+) -> Result<Option<Entry>, StoreError> {
     let digest = hex::encode(Sha256::digest(text.as_bytes()));
-    let last = store.audit_records(kind::INCIDENT_RULES, 1)?;
+    let last = store.audit_records(kind, 1)?;
     let previous = last.last().and_then(|r| r.body.get("sha256")).and_then(|v| v.as_str());
-    // The shipped defaults belong to the build (its version is in
-    // `console.started`): recorded only when they replace other rules.
     let unchanged = match previous {
         Some(p) => p == digest,
-        None => text == crate::incident::DEFAULT_RULES,
+        None => text == defaults,
     };
     if unchanged {
         return Ok(None);
     }
-    let file = data_dir.join(RULES_FILE);
     let origin = if file.exists() { file.display().to_string() } else { "the shipped defaults".to_owned() };
     #[derive(Serialize)]
     struct Body<'a> {
@@ -45,10 +57,10 @@ pub(super) fn rules_entry(store: &Store, data_dir: &Path, text: &str) -> Result<
     }
     let replaces = last.last().map(|r| r.seq);
     if replaces.is_some() {
-        tracing::info!(origin = %origin, "The incident rules changed since the last start; the change is in the audit log.");
+        tracing::info!(origin = %origin, kind, "A rule file changed since the last start; the change is in the audit log.");
     }
     let body = Body { sha256: &digest, origin: &origin, text, replaces };
-    Ok(Some(Entry::new(Utc::now(), "console", kind::INCIDENT_RULES, &body)?))
+    Ok(Some(Entry::new(Utc::now(), "console", kind, &body)?))
 }
 
 /// One incident with what the incident view shows.

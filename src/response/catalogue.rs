@@ -61,6 +61,9 @@ pub enum Target {
 pub struct ActionSpec {
     pub id: ActionId,
     pub title: String,
+    /// The action as the ward is told it, after "IT wants to"; `{device}`
+    /// stands for the device and where it is.
+    pub ask: String,
     /// What it does, in plain words.
     pub does: String,
     pub affects: Affects,
@@ -138,6 +141,9 @@ impl Catalogue {
             }
             if a.title.trim().is_empty() || a.does.trim().is_empty() || a.protects.trim().is_empty() {
                 return Err(at("title, does and protects must say something"));
+            }
+            if !a.ask.contains("{device}") {
+                return Err(at("ask must say where the device goes ({device})"));
             }
             if a.steps.is_empty() {
                 return Err(at("needs at least one step for the manual checklist"));

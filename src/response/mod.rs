@@ -12,6 +12,7 @@ pub mod dispatch;
 pub mod gate;
 pub mod grade;
 pub mod playbook;
+pub mod words;
 
 pub use catalogue::{
     ActionSpec, Affects, Catalogue, CatalogueError, Target, CATALOGUE_FILE, DEFAULT_CATALOGUE,

@@ -226,7 +226,11 @@ fn touch(tx: &Transaction<'_>, device: &AssetId, at_us: i64) -> rusqlite::Result
 
 /// Records `evidence` as the device's newest when it is at least as new as
 /// what is stored.
-fn put_evidence(tx: &Transaction<'_>, device: &AssetId, evidence: &UseEvidence) -> Result<(), StoreError> {
+pub(super) fn put_evidence(
+    tx: &Transaction<'_>,
+    device: &AssetId,
+    evidence: &UseEvidence,
+) -> Result<(), StoreError> {
     let doc = serde_json::to_string(evidence).map_err(crate::audit::AuditError::from)?;
     tx.prepare_cached(
         "INSERT INTO clinical_use (device_id, evidence, at_us) VALUES (?1, ?2, ?3)

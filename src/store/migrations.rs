@@ -313,6 +313,46 @@ pub const MIGRATIONS: &[&str] = &[
         created_us INTEGER NOT NULL,
         created_by TEXT NOT NULL
     ) WITHOUT ROWID;",
+    // 12: care-safe response (see `store::responses`): each request with the
+    // grade and gate it had when made, what people gave its gate (JSON:
+    // ward acknowledgement, sign-off, break-glass), the device taken out of
+    // use, its dispatch (adapter, attempts, next retry, last result, the
+    // manual checklist), and each step's history.
+    "CREATE TABLE response_requests (
+        id INTEGER PRIMARY KEY,
+        incident_id INTEGER NOT NULL REFERENCES incidents (id),
+        device TEXT,
+        ward TEXT,
+        action TEXT NOT NULL,
+        title TEXT NOT NULL,
+        grade TEXT NOT NULL,
+        gate TEXT NOT NULL,
+        reasons TEXT NOT NULL,
+        requested_by TEXT NOT NULL,
+        requested_us INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        state TEXT NOT NULL,
+        given TEXT NOT NULL,
+        out_of_use TEXT,
+        adapter TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_us INTEGER,
+        last_result TEXT,
+        checklist TEXT,
+        updated_us INTEGER NOT NULL
+    );
+    CREATE INDEX response_requests_incident ON response_requests (incident_id, id);
+    CREATE INDEX response_requests_state ON response_requests (state);
+    CREATE TABLE response_events (
+        id INTEGER PRIMARY KEY,
+        request_id INTEGER NOT NULL REFERENCES response_requests (id),
+        at_us INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        text TEXT NOT NULL,
+        reason TEXT
+    );
+    CREATE INDEX response_events_request ON response_events (request_id, id);",
 ];
 
 pub(super) fn version(conn: &Connection) -> rusqlite::Result<i64> {
@@ -365,6 +405,7 @@ mod tests {
         0x0410_a4a8_246f_3bce,
         0x9ec2_8e20_0610_c9e9,
         0x684573e98b2c2f22,
+        0x0fc6_b1c7_507b_0b41,
     ];
 
     #[test]
@@ -415,6 +456,8 @@ mod tests {
                 "maintenance_windows",
                 "people",
                 "rejected",
+                "response_events",
+                "response_requests",
                 "wards"
             ]
         );

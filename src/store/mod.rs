@@ -14,6 +14,7 @@ mod hospital;
 mod incidents;
 mod migrations;
 mod people;
+mod responses;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -40,6 +41,9 @@ pub use incidents::{
 };
 pub use migrations::MIGRATIONS;
 pub use people::{AuthError, Person, Proof};
+pub use responses::{
+    AttemptOutcome, ChecklistItem, Claim, NewRequest, ResponseError, ResponseEvent, ResponseRequest,
+};
 
 /// The database's file name inside the data directory.
 pub const DB_FILE: &str = "wardwatch.db";
@@ -76,6 +80,8 @@ pub enum StoreError {
     UnknownWard(String),
     #[error(transparent)]
     Incident(#[from] crate::incident::ActionError),
+    #[error(transparent)]
+    Response(#[from] responses::ResponseError),
 }
 
 impl StoreError {
@@ -88,6 +94,7 @@ impl StoreError {
             Self::UnknownDevice(_) => "hospital.unknown_device",
             Self::UnknownWard(_) => "hospital.unknown_ward",
             Self::Incident(e) => e.code(),
+            Self::Response(e) => e.code(),
             Self::Sqlite { source, .. } if audit_log::is_disk_full(source) => "store.disk_full",
             _ => "store.error",
         }
@@ -931,3 +938,5 @@ mod incidents_tests;
 
 #[cfg(test)]
 mod people_tests;
+#[cfg(test)]
+mod responses_tests;
