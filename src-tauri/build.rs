@@ -31,7 +31,14 @@ fn main() {
         "set_pin",
         "list_users",
         "add_user",
+        "update_user",
         "locked_overview",
+        "incident_playbook",
+        "request_response",
+        "response_step",
+        "open_responses",
+        "response_detail",
+        "tick_response",
     ];
     tauri_build::try_build(
         tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),

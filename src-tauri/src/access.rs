@@ -36,10 +36,13 @@ pub fn access_of(command: &str) -> Option<Access> {
         "wards_overview" | "ward_detail" | "device_detail" => ViewHospital,
         "staged_queue" | "assign_device" | "set_clinical_use" => ChangeDevice,
         "inventory_preview" | "inventory_import" => ManageInventory,
-        "list_incidents" | "incident_detail" | "list_maintenance" => ViewIncidents,
+        "list_incidents" | "incident_detail" | "list_maintenance" | "incident_playbook"
+        | "open_responses" | "response_detail" => ViewIncidents,
+        "request_response" | "tick_response" => RequestResponse,
+        "response_step" => ConfirmCoverage,
         "incident_act" => AcknowledgeIncident,
         "add_maintenance" | "end_maintenance" => ManageMaintenance,
-        "list_users" | "add_user" => ManageUsers,
+        "list_users" | "add_user" | "update_user" => ManageUsers,
         _ => return None,
     };
     Some(Access::Operation(op))
@@ -287,6 +290,27 @@ pub fn add_user(
     let p = state
         .console()?
         .add_person(&username, &display_name, &roles, &wards, &password, acting.actor())
+        .map_err(auth_error)?;
+    Ok(UserView::from(&p))
+}
+
+/// An administrator changes a person's roles, wards or disabled flag
+/// (recorded with before and after; the last administrator keeps the role).
+#[tauri::command]
+pub fn update_user(
+    state: State<'_, AppState>,
+    username: String,
+    roles: Vec<Role>,
+    wards: Vec<String>,
+    disabled: bool,
+) -> Result<UserView, IpcError> {
+    let acting = state.acting("update_user", None, None)?;
+    let roles: BTreeSet<access::Role> = roles.into_iter().map(Into::into).collect();
+    let wards: Vec<WardId> =
+        wards.into_iter().map(|w| w.trim().to_owned()).filter(|w| !w.is_empty()).map(WardId).collect();
+    let p = state
+        .console()?
+        .change_person(&username, &roles, &wards, disabled, acting.actor())
         .map_err(auth_error)?;
     Ok(UserView::from(&p))
 }

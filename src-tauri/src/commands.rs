@@ -13,8 +13,8 @@ use wardwatch::store::Assignment;
 use crate::dto::{
     AlertStreamEvent, AlertView, ConsoleInfo, DeviceDetail, DeviceRow, ImportPreview, ImportResult,
     IncidentAction, IncidentCounts, IncidentDetail, IncidentFilter, IncidentList, IncidentRow, IntegrityView,
-    ListenerView, MaintenanceScope, MaintenanceView, RejectedView, StagedQueue, UseStateView, WardDetail,
-    WardsOverview,
+    ListenerView, MaintenanceScope, MaintenanceView, PlaybookView, RejectedView, ResponseDetailView,
+    ResponseRequestView, ResponseStep, StagedQueue, UseStateView, WardDetail, WardsOverview,
 };
 use crate::error::IpcError;
 use crate::state::AppState;
@@ -356,4 +356,97 @@ pub fn end_maintenance(
     let acting = state.acting("end_maintenance", None, None)?;
     let w = state.console()?.end_maintenance(id, &reason, acting.actor())?;
     Ok(MaintenanceView::new(&w, chrono::Utc::now()))
+}
+
+/// The playbook for an incident: every action graded on its device as it is
+/// now, with the requests already made.
+#[tauri::command]
+pub fn incident_playbook(state: State<'_, AppState>, id: i64) -> Result<PlaybookView, IpcError> {
+    let acting = state.acting("incident_playbook", None, None)?;
+    let console = state.console()?;
+    let ward = console.incident_detail(id, 0)?.and_then(|d| d.incident.ward);
+    if !acting.sees(ward.as_ref()) {
+        state.acting_in("incident_playbook", None, ward.as_ref())?;
+    }
+    let r = console.incident_response(id)?;
+    Ok(PlaybookView::new(&r, &ward_names(console)?))
+}
+
+/// An officer asks for `action` on incident `id`, with why: approved at
+/// once when it is safe now, else waiting for its gate.
+#[tauri::command]
+pub fn request_response(
+    state: State<'_, AppState>,
+    incident_id: i64,
+    action: String,
+    reason: String,
+) -> Result<ResponseRequestView, IpcError> {
+    let acting = state.acting("request_response", None, None)?;
+    let console = state.console()?;
+    let v = console.request_response(incident_id, &action, &reason, acting.actor())?;
+    Ok(ResponseRequestView::new(&v, &ward_names(console)?))
+}
+
+/// A person's step on a request's gate: the ward covering, a clinician's
+/// sign-off or break-glass, the device out of use, a refusal, a withdrawal.
+#[tauri::command]
+pub fn response_step(
+    state: State<'_, AppState>,
+    id: i64,
+    step: ResponseStep,
+    reason: String,
+) -> Result<ResponseRequestView, IpcError> {
+    let console = state.console()?;
+    let op = match step {
+        ResponseStep::SignOff | ResponseStep::BreakGlass => Operation::SignOffResponse,
+        ResponseStep::Withdraw => Operation::RequestResponse,
+        ResponseStep::AcknowledgeWard | ResponseStep::RecordOutOfUse | ResponseStep::Refuse => {
+            Operation::ConfirmCoverage
+        }
+    };
+    let acting = state.acting("response_step", Some(op), None)?;
+    let ward = console.response_ward(id)?;
+    if !acting.sees(ward.as_ref()) {
+        state.acting_in("response_step", Some(op), ward.as_ref())?;
+    }
+    let p = &acting.person;
+    let wards = p.wards.iter().cloned().collect();
+    let person = wardwatch::response::gate::Person { name: &p.username, roles: &p.roles, wards: &wards };
+    let v = console.response_step(id, step.into(), &reason, &person)?;
+    Ok(ResponseRequestView::new(&v, &ward_names(console)?))
+}
+
+/// Requests not finished (a nurse: her wards'), oldest first.
+#[tauri::command]
+pub fn open_responses(state: State<'_, AppState>) -> Result<Vec<ResponseRequestView>, IpcError> {
+    let acting = state.acting("open_responses", None, None)?;
+    let console = state.console()?;
+    let list = console.open_responses(acting.wards.as_deref())?;
+    let names = ward_names(console)?;
+    Ok(list.iter().map(|v| ResponseRequestView::new(v, &names)).collect())
+}
+
+/// One request with its history.
+#[tauri::command]
+pub fn response_detail(state: State<'_, AppState>, id: i64) -> Result<ResponseDetailView, IpcError> {
+    let acting = state.acting("response_detail", None, None)?;
+    let console = state.console()?;
+    let ward = console.response_ward(id)?;
+    if !acting.sees(ward.as_ref()) {
+        state.acting_in("response_detail", None, ward.as_ref())?;
+    }
+    Ok(ResponseDetailView::new(&console.response_detail(id)?, &ward_names(console)?))
+}
+
+/// Ticks off step `index` (from 0) of a request's manual checklist.
+#[tauri::command]
+pub fn tick_response(
+    state: State<'_, AppState>,
+    id: i64,
+    index: u32,
+) -> Result<ResponseRequestView, IpcError> {
+    let acting = state.acting("tick_response", None, None)?;
+    let console = state.console()?;
+    let v = console.tick_response(id, index as usize, acting.actor())?;
+    Ok(ResponseRequestView::new(&v, &ward_names(console)?))
 }

@@ -13,9 +13,11 @@ use wardwatch::StoreHealth;
 mod access;
 mod hospital;
 mod incidents;
+mod response;
 pub use access::*;
 pub use hospital::*;
 pub use incidents::*;
+pub use response::*;
 
 /// One alert as the UI shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]

@@ -25,7 +25,10 @@ impl From<wardwatch::ConsoleError> for IpcError {
                 | "hospital.unknown_device"
                 | "hospital.unknown_ward") => Self::new(code, e.to_string()),
                 // A person's incident or maintenance work refused, with why.
-                code if code.starts_with("incident.") || code.starts_with("maintenance.") => {
+                code if code.starts_with("incident.")
+                    || code.starts_with("maintenance.")
+                    || code.starts_with("response.") =>
+                {
                     Self::new(code, e.to_string())
                 }
                 _ => Self::new("store.failed", e.to_string()),
@@ -36,6 +39,8 @@ impl From<wardwatch::ConsoleError> for IpcError {
             wardwatch::ConsoleError::Rules(e) => Self::new("incident.rules", e.to_string()),
             wardwatch::ConsoleError::Config(e) => Self::new("console.config", e.to_string()),
             wardwatch::ConsoleError::Auth(e) => Self::new(e.code(), e.to_string()),
+            wardwatch::ConsoleError::Catalogue(e) => Self::new("response.catalogue", e.to_string()),
+            wardwatch::ConsoleError::Response(e) => Self::new("response.refused", e),
         }
     }
 }

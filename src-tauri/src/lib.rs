@@ -46,6 +46,12 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::list_maintenance,
         commands::add_maintenance,
         commands::end_maintenance,
+        commands::incident_playbook,
+        commands::request_response,
+        commands::response_step,
+        commands::open_responses,
+        commands::response_detail,
+        commands::tick_response,
         access::session_status,
         access::login,
         access::login_pin,
@@ -55,6 +61,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         access::set_pin,
         access::list_users,
         access::add_user,
+        access::update_user,
         access::locked_overview,
     ])
 }

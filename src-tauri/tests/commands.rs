@@ -483,6 +483,14 @@ fn sample_args(cmd: &str, incident: &Value) -> Value {
         "login_pin" => json!({"username": "nobody", "pin": "1234"}),
         "create_first_admin" => json!({"username": "x", "displayName": "", "password": PASSWORD}),
         "subscribe_alerts" => json!({"onEvent": "__CHANNEL__:1"}),
+        "incident_playbook" => json!({"id": incident}),
+        "request_response" => json!({"incidentId": incident, "action": "observe", "reason": "evidence"}),
+        "response_step" => json!({"id": 999_999, "step": "acknowledge_ward", "reason": ""}),
+        "response_detail" => json!({"id": 999_999}),
+        "tick_response" => json!({"id": 999_999, "index": 0}),
+        "update_user" => {
+            json!({"username": "nobody-here", "roles": ["auditor"], "wards": [], "disabled": false})
+        }
         _ => json!({}),
     }
 }

@@ -44,6 +44,19 @@ impl Console {
         Ok(store.add_person(username, display_name, roles, wards, password, actor, Utc::now())?)
     }
 
+    /// An administrator's change of `username`'s roles, wards and disabled flag.
+    pub fn change_person(
+        &self,
+        username: &str,
+        roles: &BTreeSet<Role>,
+        wards: &[WardId],
+        disabled: bool,
+        actor: &str,
+    ) -> Result<Person, ConsoleError> {
+        let mut store = self.people.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(store.change_person(username, Some(roles), Some(wards), Some(disabled), actor, Utc::now())?)
+    }
+
     pub fn set_pin(&self, username: &str, pin: &str) -> Result<(), ConsoleError> {
         let mut store = self.people.lock().unwrap_or_else(PoisonError::into_inner);
         Ok(store.set_pin(username, pin, username, Utc::now())?)

@@ -50,6 +50,8 @@ pub struct UserView {
     /// For a nurse: the wards she covers.
     pub wards: Vec<String>,
     pub has_pin: bool,
+    /// Cannot log in.
+    pub disabled: bool,
 }
 
 impl From<&Person> for UserView {
@@ -61,6 +63,7 @@ impl From<&Person> for UserView {
             role_labels: p.roles.iter().map(|r| r.label().to_owned()).collect(),
             wards: p.wards.iter().map(|w| w.as_str().to_owned()).collect(),
             has_pin: p.has_pin,
+            disabled: p.disabled,
         }
     }
 }

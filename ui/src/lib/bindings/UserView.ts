@@ -8,4 +8,8 @@ export type UserView = { username: string, displayName: string, roles: Array<Rol
 /**
  * For a nurse: the wards she covers.
  */
-wards: Array<string>, hasPin: boolean, };
+wards: Array<string>, hasPin: boolean, 
+/**
+ * Cannot log in.
+ */
+disabled: boolean, };
