@@ -16,6 +16,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
+import { createServer } from 'node:http';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -138,6 +139,7 @@ async function startDriver() {
     TAURI_WEBVIEW_AUTOMATION: 'true',
     // The app inherits the driver's environment; this is how it is configured.
     WARDWATCH_DATA_DIR: path.join(state.tmp, 'data'),
+    WARDWATCH_CONFIG: state.config,
     WARDWATCH_LISTEN: `udp://127.0.0.1:${state.listenPort},tcp://127.0.0.1:${state.listenPort}`,
     // Keep any config.toml and the webview caches of the person running this out.
     XDG_CONFIG_HOME: path.join(state.tmp, 'config'),
@@ -406,7 +408,27 @@ const PEOPLE = {
   olu: { name: 'Olu Officer', password: 'olu-password-e2e-1' },
   nina: { name: 'Nina Nurse', password: 'nina-password-e2e-1', ward: 'ed' },
   rev: { name: 'Rita Reviewer', password: 'rev-password-e2e-1' },
+  cleo: { name: 'Cleo Clinician', password: 'cleo-password-e2e-1' },
 };
+
+// The NAC's webhook the console's quarantine adapter posts to: a real HTTP
+// server on 127.0.0.1 that records every request it gets.
+const webhook = { server: null, port: null, requests: [] };
+
+async function startWebhook() {
+  webhook.server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      webhook.requests.push({ method: req.method, url: req.url, headers: req.headers, body });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"ok":true}');
+    });
+  });
+  await new Promise((resolve, reject) => webhook.server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  webhook.port = webhook.server.address().port;
+}
 
 /** The CLI arguments that make it act as the auditor (reading the audit log takes that role). */
 function asReviewer() {
@@ -483,8 +505,28 @@ before(async () => {
   await add('nina', ['--role', 'nurse', '--ward', PEOPLE.nina.ward], true);
   // An auditor reads the audit log beside the running console.
   await add('rev', ['--role', 'auditor'], true);
+  // A clinician signs off care-disruptive actions.
+  await add('cleo', ['--role', 'clinician'], true);
+  await writeFile(path.join(state.tmp, 'olu-password'), `${PEOPLE.olu.password}\n`, { mode: 0o600 });
+  // Quarantines go to the NAC's webhook; every other action is a manual checklist.
+  await startWebhook();
+  state.config = path.join(state.tmp, 'config.toml');
+  await writeFile(
+    state.config,
+    [
+      '[[response.adapters]]',
+      'kind = "webhook"',
+      'name = "nac"',
+      `url = "http://127.0.0.1:${webhook.port}/api/quarantine"`,
+      'timeout_ms = 5000',
+      '',
+      '[response.routes]',
+      'quarantine = "nac"',
+      '',
+    ].join('\n'),
+  );
   await writeFile(path.join(state.tmp, 'rev-password'), `${PEOPLE.rev.password}\n`, { mode: 0o600 });
-  console.log('accounts added: ada (admin), olu (security officer), nina (nurse, ed), rev (auditor)');
+  console.log('accounts added: ada (admin), olu (security officer), nina (nurse, ed), rev (auditor), cleo (clinician)');
   const t0 = Date.now();
   await startDriver();
   await startSession(binary);
@@ -493,6 +535,7 @@ before(async () => {
 
 after(async () => {
   await stopAll();
+  webhook.server?.close();
 });
 
 test('the console window shows real syslog alerts as they arrive', { timeout: 120_000 }, async (t) => {
@@ -853,5 +896,140 @@ test('a shared console: locked, a nurse sees only her ward and may not mute, the
     const of = (who) => logins.filter((r) => r.actor === who || r.body?.username === who);
     assert.ok(of('olu').length >= 2, `olu logged in twice: ${out.stdout}`);
     assert.ok(of('nina').length >= 1, `nina logged in: ${out.stdout}`);
+  });
+});
+
+test('care-safe response: the officer asks to quarantine an in-use monitor, a clinician signs off, the NAC gets one request', { timeout: 150_000 }, async (t) => {
+  let failed = false;
+  const step = async (name, fn) => {
+    if (failed) return t.test(name, { skip: 'an earlier step failed' });
+    return t.test(name, async () => {
+      try {
+        await fn();
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    });
+  };
+  const data = path.join(state.tmp, 'data');
+  const malware = `Malware beacon ${hex()}`;
+  const reason = `e2e: contain the malware ${hex()}`;
+  const signoff = `e2e: patient on bedside watch ${hex()}`;
+  let incidentId = null;
+
+  await step('the ICU monitor is in use with a patient, and malware is reported on it', async () => {
+    await run(cliBinary(), ['device', 'set-use', '--data-dir', data, 'ICU-MON-01', '--state', 'in_use', '--reason', 'patient attached', '--user', 'olu', '--user-password-file', path.join(state.tmp, 'olu-password')], { timeout: 30_000, env: cliEnv() });
+    const cef = `CEF:0|Wardwatch e2e|IDS|1|102|${malware}|9|src=10.77.1.6 dst=198.51.100.23`;
+    await run('logger', ['-T', '-n', '127.0.0.1', '-P', String(state.listenPort), cef], { timeout: 10_000 });
+  });
+
+  await step("the incident's playbook grades quarantine as clinician sign-off, with its reasons", async () => {
+    await click('[data-testid="nav-incidents"]');
+    const row = await waitFor(async () => {
+      for (const r of await findAll('[data-testid^="incident-row-"]')) {
+        if ((await text(r)).includes('ICU-MON-01')) return r;
+      }
+      return null;
+    }, 'the incident row of ICU-MON-01');
+    incidentId = await attr(row, 'data-incident');
+    await wd('POST', `/element/${row}/click`, {});
+    const grade = await waitFor(async () => {
+      const [g] = await findAll('[data-testid="play-quarantine"] [data-testid="grade-quarantine"]');
+      return g && (await text(g));
+    }, 'the grade of quarantine in the playbook');
+    assert.match(grade, /Clinician sign-off/, `the grade in words: ${grade}`);
+    const [play] = await findAll('[data-testid="play-quarantine"]');
+    const playText = await text(play);
+    assert.match(playText, /alarms stop reaching the central station/, `the reasons show: ${playText}`);
+    assert.match(playText, /in use with a patient/, `the reasons say the monitor is in use: ${playText}`);
+    const [safe] = await findAll('[data-testid="grade-block_destination"]');
+    assert.match(await text(safe), /Safe now/, 'blocking the outside address is safe now');
+    await mkdir(ARTIFACTS, { recursive: true });
+    await writeFile(path.join(ARTIFACTS, 'playbook.png'), await freshScreenshot());
+  });
+
+  await step('the officer requests the quarantine with a reason: it waits for a clinician, nothing is sent', async () => {
+    await click('[data-testid="request-quarantine"]');
+    const [box] = await waitFor(async () => {
+      const found = await findAll('[data-testid="request-reason"]');
+      return found.length > 0 && found;
+    }, 'the request dialog');
+    await wd('POST', `/element/${box}/value`, { text: reason });
+    await click('[data-testid="request-submit"]');
+    const stateText = await waitFor(async () => {
+      const [el] = await findAll('[data-testid="request-card"][data-action="quarantine"][data-state="awaiting_gate"] [data-testid="request-state"]');
+      return el && (await text(el));
+    }, 'the quarantine request, waiting');
+    assert.match(stateText, /clinician/i, `it says what it waits for: ${stateText}`);
+    assert.equal(webhook.requests.length, 0, 'nothing reached the NAC before the sign-off');
+  });
+
+  await step('the officer may not sign off her own request: no sign-off button for her', async () => {
+    const [card] = await findAll('[data-testid="request-card"][data-action="quarantine"]');
+    assert.equal((await findAll('[data-testid="step-sign_off"]', card)).length, 0, 'no sign-off for the requester');
+  });
+
+  await step('the clinician logs in, reads the request in plain words and signs off', async () => {
+    await click('[data-testid="lock-button"]');
+    await click('[data-testid="switch-user"]');
+    await logIn('cleo');
+    await click('[data-testid="nav-requests"]');
+    const card = await waitFor(async () => (await findAll('[data-testid="requests-page"] [data-testid="request-card"][data-action="quarantine"]'))[0], 'the quarantine request on the Requests screen');
+    const [ask] = await findAll('[data-testid="request-ask"]', card);
+    const askText = await text(ask);
+    assert.match(askText, /IT wants to cut patient monitor ICU-MON-01 .*off the network/, `the ask in plain words: ${askText}`);
+    await writeFile(path.join(ARTIFACTS, 'requests.png'), await freshScreenshot());
+    await click('[data-testid="step-sign_off"]', card);
+    const [box] = await waitFor(async () => {
+      const found = await findAll('[data-testid="step-reason"]');
+      return found.length > 0 && found;
+    }, 'the sign-off dialog');
+    await wd('POST', `/element/${box}/value`, { text: signoff });
+    await click('[data-testid="step-submit"]');
+  });
+
+  await step('the NAC receives exactly one quarantine request, for the monitor', async () => {
+    await waitFor(async () => webhook.requests.length >= 1, 'the webhook request', 20_000);
+    // A second would come within the dispatcher's next rounds (every second): wait past them.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    assert.equal(webhook.requests.length, 1, `exactly one request: ${JSON.stringify(webhook.requests.map((r) => r.url))}`);
+    const [req] = webhook.requests;
+    assert.equal(req.method, 'POST');
+    assert.equal(req.url, '/api/quarantine');
+    assert.match(req.headers['idempotency-key'] ?? '', /^wardwatch-\d+$/, 'an idempotency key');
+    const order = JSON.parse(req.body);
+    assert.equal(order.action, 'quarantine');
+    assert.equal(order.device.id, 'ICU-MON-01');
+    assert.deepEqual(order.device.ips, ['10.77.1.6']);
+    assert.equal(order.requested_by, 'olu');
+    assert.deepEqual(order.approved_by, ['cleo']);
+    assert.equal(order.break_glass, false);
+  });
+
+  await step('the request shows done', async () => {
+    await waitFor(async () => (await findAll('[data-testid="request-card"][data-action="quarantine"][data-state="done"]')).length > 0 || (await findAll('[data-testid="requests-page"] [data-testid="request-card"][data-action="quarantine"]')).length === 0, 'the request to be done (or gone from the open requests)');
+  });
+
+  await step('the audit log tells the whole story', async () => {
+    const out = await run(cliBinary(), ['audit', 'log', '--data-dir', data, '--kind', 'response.', '--json', ...asReviewer()], { timeout: 30_000, env: cliEnv() });
+    const records = out.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.body?.action === 'quarantine');
+    const kinds = records.map((r) => r.kind);
+    assert.deepEqual(kinds, ['response.requested', 'response.signed_off', 'response.dispatching', 'response.done'], out.stdout);
+    const [requested, signed] = records;
+    assert.equal(requested.actor, 'olu');
+    assert.equal(requested.body.grade, 'clinician_signoff');
+    assert.equal(requested.body.reason, reason);
+    assert.equal(String(requested.body.incident), String(incidentId));
+    assert.ok(requested.body.reasons.some((r) => r.includes('central station')), 'the reasons are recorded with the request');
+    assert.equal(signed.actor, 'cleo');
+    assert.equal(signed.body.reason, signoff);
+    assert.equal(signed.body.state, 'approved');
+  });
+
+  await step('the clinician locks; the officer is back', async () => {
+    await click('[data-testid="lock-button"]');
+    await click('[data-testid="switch-user"]');
+    await logIn('olu');
   });
 });

@@ -966,7 +966,7 @@ fn access_of(path: &[&str]) -> Option<Access> {
         ["parse"] | ["bench"] | ["simulate"] | ["token", "new"] | ["response", "grade"] => {
             return Some(Access::NoData)
         }
-        ["serve"] | ["key", "rotate" | "recovery"] => Administer,
+        ["serve"] | ["key", "rotate" | "recovery"] | ["response", "token", "set" | "delete"] => Administer,
         ["status"] => ViewStatus,
         ["alerts"] => ViewAlerts,
         ["wards"] | ["devices"] => ViewHospital,

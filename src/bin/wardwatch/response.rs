@@ -9,6 +9,7 @@ use chrono::Utc;
 use clap::Subcommand;
 use serde_json::json;
 use wardwatch::hospital::{CriticalityTier, DeviceKind, UseState};
+use wardwatch::response::dispatch::{TokenStore, WebhookToken};
 use wardwatch::response::{grade, plan_incident, Catalogue, Graded, Playbook, Subject, Usage};
 
 use crate::hospital::rules as view_rules;
@@ -23,6 +24,11 @@ pub enum ResponseCommand {
         incident: i64,
         #[arg(long)]
         json: bool,
+    },
+    /// Webhook bearer tokens, kept in the OS keyring (never in the configuration).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
     },
     /// What-if: the grade of one action on a kind of device, without live data.
     Grade {
@@ -44,6 +50,22 @@ pub enum ResponseCommand {
         catalogue: Option<PathBuf>,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Stores a webhook's bearer token (read from the first line of stdin) under NAME.
+    Set {
+        #[arg(long)]
+        data_dir: PathBuf,
+        name: String,
+    },
+    /// Deletes the token NAME from the keyring.
+    Delete {
+        #[arg(long)]
+        data_dir: PathBuf,
+        name: String,
     },
 }
 
@@ -72,6 +94,22 @@ fn parse_in_use(s: &str) -> Result<UseState, String> {
 
 pub fn run(command: ResponseCommand, passphrase_file: Option<&Path>) -> anyhow::Result<()> {
     match command {
+        ResponseCommand::Token { command: TokenCommand::Set { data_dir, name } } => {
+            let mut line = zeroize::Zeroizing::new(String::new());
+            io::stdin().read_line(&mut line).context("reading the token from stdin")?;
+            let token = WebhookToken::new(line.trim_end_matches(['\r', '\n']).to_owned())?;
+            let backend = TokenStore::for_data_dir(&data_dir)?.set(&name, &token)?;
+            println!("Token {name} stored in the {backend} keyring.");
+            Ok(())
+        }
+        ResponseCommand::Token { command: TokenCommand::Delete { data_dir, name } } => {
+            if TokenStore::for_data_dir(&data_dir)?.delete(&name)? {
+                println!("Token {name} deleted.");
+            } else {
+                println!("There was no token {name}.");
+            }
+            Ok(())
+        }
         ResponseCommand::Grade { device_kind, criticality, in_use, action, catalogue, json } => {
             let catalogue = match catalogue {
                 Some(path) => {
