@@ -216,6 +216,10 @@ fn other_windows_get_no_commands() -> anyhow::Result<()> {
 /// A console whose data directory already holds ward `icu` with the
 /// life-supporting pump ICU-P1 at 10.1.0.5 (imported as a person would).
 fn hospital_harness() -> anyhow::Result<Harness> {
+    hospital_harness_with(|_| {})
+}
+
+fn hospital_harness_with(configure: impl FnOnce(&mut ConsoleConfig)) -> anyhow::Result<Harness> {
     use wardwatch::hospital::{
         AssetId, Criticality, CriticalityTier, Device, DeviceKind, Identity, IdentityKind, Location,
         Patching, Ward, WardId, WardKind,
@@ -248,6 +252,7 @@ fn hospital_harness() -> anyhow::Result<Harness> {
     config.listen = vec!["udp://127.0.0.1:0".parse()?];
     // Notifications go to the log here; the real bus is tested in tests/it.
     config.notifications.desktop = false;
+    configure(&mut config);
     let state = AppState::start(config, &keys()?);
     people(&state)?;
     let udp = state
@@ -597,5 +602,150 @@ fn without_a_login_nothing_is_served_and_a_lock_stops_everything_until_unlocked(
         refused["message"],
         "Your role (nurse) may not plan maintenance windows: ask a security officer"
     );
+    Ok(())
+}
+
+/// A NAC's webhook for the test: a real HTTP/1.1 server on loopback that
+/// records the body and idempotency key of every request and answers 200.
+fn webhook() -> anyhow::Result<(SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>)> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let mut reader = BufReader::new(conn);
+            let (mut length, mut key) = (0usize, String::new());
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                let lower = line.to_ascii_lowercase();
+                if let Some(v) = lower.strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                if let Some(v) = lower.strip_prefix("idempotency-key:") {
+                    key = v.trim().to_owned();
+                }
+            }
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_err() {
+                continue;
+            }
+            if let Ok(mut seen) = record.lock() {
+                seen.push((key, String::from_utf8_lossy(&body).into_owned()));
+            }
+            let _ = reader
+                .get_mut()
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+        }
+    });
+    Ok((addr, seen))
+}
+
+#[test]
+fn a_quarantine_passes_its_gates_and_reaches_the_webhook_exactly_once() -> anyhow::Result<()> {
+    let (addr, seen) = webhook()?;
+    let h = hospital_harness_with(|config| {
+        let settings = json!({
+            "adapters": [{"kind": "webhook", "name": "nac", "url": format!("http://{addr}/quarantine"), "timeout_ms": 3000}],
+            "routes": {"quarantine": "nac"},
+        });
+        config.response = match serde_json::from_value(settings) {
+            Ok(r) => r,
+            Err(e) => panic!("test config: {e}"),
+        };
+    })?;
+    call(
+        &h,
+        "set_clinical_use",
+        json!({"device": "ICU-P1", "useState": "in_use", "reason": "infusion running"}),
+    )?;
+    let sock = UdpSocket::bind("127.0.0.1:0")?;
+    sock.send_to(b"CEF:0|OISF|Suricata|7|1|ET MALWARE beacon|9|src=10.1.0.5 dst=198.51.100.7", h.udp)?;
+    let filter = json!({"filter": {"ward": null, "priority": null, "state": null, "openOnly": true}});
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let incident = loop {
+        let id = call(&h, "list_incidents", filter.clone())?["incidents"][0]["id"].clone();
+        if !id.is_null() || Instant::now() > deadline {
+            break id;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+
+    // The playbook: quarantine needs a clinician; blocking the outside address is safe now, and first.
+    let playbook = call(&h, "incident_playbook", json!({"id": incident}))?;
+    let play = |action: &str| {
+        playbook["plays"].as_array().into_iter().flatten().find(|p| p["graded"]["action"] == action).cloned()
+    };
+    let q = play("quarantine").ok_or_else(|| anyhow::anyhow!("no quarantine in {playbook}"))?;
+    assert_eq!(
+        (q["graded"]["grade"].clone(), q["graded"]["gate"].clone()),
+        (json!("clinician_signoff"), json!("clinician_signoff"))
+    );
+    assert_eq!(q["graded"]["gradeLabel"], "Clinician sign-off");
+    assert!(q["graded"]["reasons"].to_string().contains("central station"), "{q}");
+    assert_eq!(playbook["plays"][0]["graded"]["action"], "block_destination", "{playbook}");
+
+    let r = call(
+        &h,
+        "request_response",
+        json!({"incidentId": incident, "action": "quarantine", "reason": "contain the beacon"}),
+    )?;
+    let id = r["id"].clone();
+    assert_eq!(r["state"], "awaiting_gate");
+    assert!(
+        r["ask"].as_str().is_some_and(
+            |a| a.starts_with("IT wants to cut infusion pump ICU-P1 in room 3, bed B off the network.")
+        ),
+        "{r}"
+    );
+    let code = |v: Result<Value, Value>| v.err().map(|e| e["code"].clone());
+    // The officer may not sign off (matrix); the nurse's acknowledgement does not open a sign-off gate.
+    assert_eq!(
+        code(invoke(&h.window, "response_step", json!({"id": id, "step": "sign_off", "reason": "mine"}))),
+        Some(json!("access.refused"))
+    );
+    log_in(&h, "nina")?;
+    let r = call(&h, "response_step", json!({"id": id, "step": "acknowledge_ward", "reason": ""}))?;
+    assert_eq!((r["state"].clone(), r["wardAck"]["by"].clone()), (json!("awaiting_gate"), json!("nina")));
+    log_in(&h, "cleo")?;
+    assert_eq!(
+        code(invoke(&h.window, "response_step", json!({"id": id, "step": "sign_off", "reason": " "}))),
+        Some(json!("response.reason_required"))
+    );
+    let r =
+        call(&h, "response_step", json!({"id": id, "step": "sign_off", "reason": "bedside watch arranged"}))?;
+    assert_eq!(r["signoff"]["by"], "cleo");
+
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let detail = loop {
+        let d = call(&h, "response_detail", json!({"id": id}))?;
+        if d["request"]["state"] == "done" || Instant::now() > deadline {
+            break d;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(detail["request"]["state"], "done", "{detail}");
+    // The dispatcher looks every second: two more rounds send nothing more.
+    std::thread::sleep(Duration::from_millis(2500));
+    let seen = seen.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.clone();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].0, format!("wardwatch-{id}"));
+    let order: Value = serde_json::from_str(&seen[0].1)?;
+    assert_eq!(
+        (order["action"].clone(), order["device"]["id"].clone()),
+        (json!("quarantine"), json!("ICU-P1"))
+    );
+    assert_eq!(order["approved_by"], json!(["nina", "cleo"]));
+    let kinds: Vec<String> = detail["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["kind"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(kinds, ["requested", "acknowledged", "signed_off", "dispatching", "done"], "{detail}");
     Ok(())
 }
