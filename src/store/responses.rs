@@ -337,6 +337,20 @@ impl Store {
         self.response_request(id)?.ok_or_else(|| ResponseError::Unknown(id).into())
     }
 
+    /// Request `id`, refused (saying `what`) unless it is in `state`.
+    fn request_in(
+        &self,
+        id: i64,
+        state: RequestState,
+        what: &'static str,
+    ) -> Result<ResponseRequest, StoreError> {
+        let r = self.request_or_err(id)?;
+        if r.state != state {
+            return Err(ResponseError::WrongState { id, state: r.state.as_str(), what }.into());
+        }
+        Ok(r)
+    }
+
     /// A new request by `actor` at `now`: approved at once when its gate is
     /// none, else waiting for its gate.
     pub fn request_response(
@@ -454,13 +468,7 @@ impl Store {
             return Err(GateError::NotNeeded("record it out of use with record_out_of_use").into());
         }
         let r = self.request_or_err(id)?;
-        let facts = Facts {
-            state: r.state,
-            requested_by: &r.requested_by,
-            ward: r.ward.as_ref(),
-            gate: gate_now,
-            given: &r.given,
-        };
+        let facts = facts(&r, gate_now);
         gate::check(&facts, step, person, reason)?;
         let reason = reason.trim();
         let sign = Sign { by: person.name.to_owned(), reason: reason.to_owned(), at: now };
@@ -523,13 +531,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<ResponseRequest, StoreError> {
         let r = self.request_or_err(id)?;
-        let facts = Facts {
-            state: r.state,
-            requested_by: &r.requested_by,
-            ward: r.ward.as_ref(),
-            gate: gate_now,
-            given: &r.given,
-        };
+        let facts = facts(&r, gate_now);
         gate::check(&facts, Step::RecordOutOfUse, person, how)?;
         let how = how.trim();
         if how.is_empty() {
@@ -684,15 +686,7 @@ impl Store {
         outcome: &AttemptOutcome,
         now: DateTime<Utc>,
     ) -> Result<ResponseRequest, StoreError> {
-        let r = self.request_or_err(id)?;
-        if r.state != RequestState::Dispatching {
-            return Err(ResponseError::WrongState {
-                id,
-                state: r.state.as_str(),
-                what: "it is not being dispatched",
-            }
-            .into());
-        }
+        let r = self.request_in(id, RequestState::Dispatching, "it is not being dispatched")?;
         let (state, k, text, checklist, next) = match outcome {
             AttemptOutcome::Checklist(steps) => {
                 let items: Vec<ChecklistItem> = steps
@@ -763,15 +757,7 @@ impl Store {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<ResponseRequest, StoreError> {
-        let r = self.request_or_err(id)?;
-        if r.state != RequestState::Checklist {
-            return Err(ResponseError::WrongState {
-                id,
-                state: r.state.as_str(),
-                what: "it has no checklist open",
-            }
-            .into());
-        }
+        let r = self.request_in(id, RequestState::Checklist, "it has no checklist open")?;
         let mut items = r.checklist.clone();
         let item = items.get_mut(index).ok_or(ResponseError::NoStep { id, step: index + 1 })?;
         if item.done_by.is_some() {
@@ -849,6 +835,17 @@ impl Store {
             .optional()
             .map(|o| o.is_some())
             .map_err(|e| self.wrap(e))
+    }
+}
+
+/// What the gate checks a step on `r` against, with the gate needed now.
+fn facts(r: &ResponseRequest, gate_now: Gate) -> Facts<'_> {
+    Facts {
+        state: r.state,
+        requested_by: &r.requested_by,
+        ward: r.ward.as_ref(),
+        gate: gate_now,
+        given: &r.given,
     }
 }
 
