@@ -92,6 +92,8 @@ pub enum ResponseError {
     NoStep { id: i64, step: usize },
     #[error("request {id} is {state}: {what}")]
     WrongState { id: i64, state: &'static str, what: &'static str },
+    #[error("request {0} changed meanwhile (it is being carried out, or someone else acted): look again")]
+    Changed(i64),
 }
 
 impl ResponseError {
@@ -100,7 +102,7 @@ impl ResponseError {
             Self::Unknown(_) | Self::UnknownIncident(_) | Self::NoStep { .. } => "response.unknown",
             Self::Gate(g) => g.code(),
             Self::ReasonRequired => "response.reason_required",
-            Self::WrongState { .. } => "response.wrong_state",
+            Self::WrongState { .. } | Self::Changed(_) => "response.wrong_state",
         }
     }
 }
@@ -508,11 +510,17 @@ impl Store {
         )?;
         let given_doc = json(&given)?;
         self.change(vec![e], |tx| {
-            tx.execute(
-                "UPDATE response_requests SET state = ?2, given = ?3, updated_us = ?4 WHERE id = ?1",
-                params![id, state.as_str(), given_doc, now.timestamp_micros()],
-            )
-            .map_err(|e| sqlite(tx, e))?;
+            // Only from the state it was read in: the dispatcher (another
+            // connection) may have claimed it meanwhile.
+            let n = tx
+                .execute(
+                    "UPDATE response_requests SET state = ?2, given = ?3, updated_us = ?4 WHERE id = ?1 AND state = ?5",
+                    params![id, state.as_str(), given_doc, now.timestamp_micros(), r.state.as_str()],
+                )
+                .map_err(|e| sqlite(tx, e))?;
+            if n != 1 {
+                return Err(ResponseError::Changed(id).into());
+            }
             history(tx, id, now, person.name, step_kind(step), &text, reason_opt)
         })?;
         self.request_or_err(id)
@@ -786,12 +794,20 @@ impl Store {
             )?);
         }
         let doc = json(&items)?;
+        let before = json(&r.checklist)?;
         self.change(entries, |tx| {
-            tx.execute(
-                "UPDATE response_requests SET checklist = ?2, state = ?3, updated_us = ?4 WHERE id = ?1",
-                params![id, doc, state.as_str(), now.timestamp_micros()],
-            )
-            .map_err(|e| sqlite(tx, e))?;
+            // Only over the checklist as it was read: two people ticking at
+            // once do not undo each other's step.
+            let n = tx
+                .execute(
+                    "UPDATE response_requests SET checklist = ?2, state = ?3, updated_us = ?4
+                     WHERE id = ?1 AND state = 'checklist' AND checklist = ?5",
+                    params![id, doc, state.as_str(), now.timestamp_micros(), before],
+                )
+                .map_err(|e| sqlite(tx, e))?;
+            if n != 1 {
+                return Err(ResponseError::Changed(id).into());
+            }
             history(tx, id, now, actor, "ticked", &detail, None)?;
             if all {
                 history(tx, id, now, actor, "done", "done: every step ticked off", None)?;
