@@ -22,7 +22,7 @@
 //! the types redact `Debug`, have no `Clone` or `Serialize`, and zeroize on drop.
 
 mod files;
-mod os;
+pub(crate) mod os;
 mod recovery;
 mod secret;
 

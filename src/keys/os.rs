@@ -2,10 +2,16 @@
 //! (keyutils: headless servers). Entries are service `wardwatch`, user
 //! `console-<console id>` (and `console-<console id>.pending` during a key
 //! rotation); the secret is the bundle's text encoding.
+//!
+//! The raw-secret primitives ([`read_secret`], [`write_secret`], [`delete`],
+//! [`locate_with`]) also keep the webhook bearer tokens
+//! ([`crate::response::dispatch::token`]), beside the console's keys. Secrets
+//! stay in [`Zeroizing`] buffers; errors never hold them.
 
 use keyring::keyutils::KeyutilsCredential;
 use keyring::secret_service::SsCredential;
 use keyring::Entry;
+use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use super::files::ConsoleId;
@@ -15,7 +21,8 @@ use super::{Backend, KeyError};
 pub const SERVICE: &str = "wardwatch";
 /// Forces a backend: `secret-service` or `kernel`.
 pub const ENV: &str = "WARDWATCH_KEYRING";
-const RUN_UNDER: &str =
+/// How to get a keyring, for the reasons of [`KeyError::NoKeyring`].
+pub(crate) const RUN_UNDER: &str =
     "run in a desktop session, under `keyctl session -`, or (tests) under scripts/with-desktop-session.sh";
 
 /// Which keyring to use.
@@ -28,6 +35,7 @@ pub enum Choice {
 }
 
 impl Choice {
+    /// From `WARDWATCH_KEYRING`: unset or empty is `Auto`.
     pub fn from_env() -> Result<Self, KeyError> {
         match std::env::var(ENV) {
             Err(_) => Ok(Self::Auto),
@@ -75,7 +83,7 @@ fn entry(backend: Backend, user: &str) -> Result<Entry, KeyError> {
 
 /// A keyring error, phrased without any secret (the crate's errors hold none
 /// of ours: we never read an entry as a password, so `BadEncoding` cannot
-/// carry key bytes).
+/// carry key or token bytes).
 fn failure(backend: Backend, e: &keyring::Error) -> KeyError {
     match e {
         // No bus, or no Secret Service on it.
@@ -92,29 +100,64 @@ fn failure(backend: Backend, e: &keyring::Error) -> KeyError {
     }
 }
 
-/// Reads the bundle in entry `user`; `None` when there is no entry.
-pub fn read(backend: Backend, user: &str) -> Result<Option<KeyBundle>, KeyError> {
+/// The secret in entry `user`; `None` when there is no entry.
+pub(crate) fn read_secret(backend: Backend, user: &str) -> Result<Option<Zeroizing<Vec<u8>>>, KeyError> {
     match entry(backend, user)?.get_secret() {
-        Ok(secret) => {
-            let secret = Zeroizing::new(secret);
-            KeyBundle::from_text(&secret).map(Some).map_err(|reason| KeyError::BadKeyringEntry {
-                backend,
-                user: user.to_owned(),
-                reason,
-            })
-        }
+        Ok(secret) => Ok(Some(Zeroizing::new(secret))),
         Err(keyring::Error::NoEntry) => Ok(None),
         Err(e) => Err(failure(backend, &e)),
     }
 }
 
-/// Writes `bundle` to entry `user`, then reads it back: a keyring that
-/// accepts a secret without keeping it must not cost the data.
+/// The secret in entry `user` as `decode` reads it; `None` when there is no
+/// entry, [`KeyError::BadKeyringEntry`] with `decode`'s reason when it
+/// refuses the secret.
+fn read_as<T>(
+    backend: Backend,
+    user: &str,
+    decode: impl Fn(&[u8]) -> Result<T, &'static str>,
+) -> Result<Option<T>, KeyError> {
+    read_secret(backend, user)?
+        .map(|secret| {
+            decode(&secret).map_err(|reason| KeyError::BadKeyringEntry {
+                backend,
+                user: user.to_owned(),
+                reason,
+            })
+        })
+        .transpose()
+}
+
+/// Reads the bundle in entry `user`; `None` when there is no entry.
+pub fn read(backend: Backend, user: &str) -> Result<Option<KeyBundle>, KeyError> {
+    read_as(backend, user, KeyBundle::from_text)
+}
+
+/// Writes `secret` to entry `user` (replacing any), then reads it back and
+/// compares in constant time: a keyring that accepts a secret without
+/// keeping it must not cost the data.
+pub(crate) fn write_secret(backend: Backend, user: &str, secret: &[u8]) -> Result<(), KeyError> {
+    write_checked(backend, user, secret, |back| back.ct_eq(secret).into())
+}
+
+/// Writes `bundle` to entry `user`, then reads it back as a bundle.
 pub fn write(backend: Backend, user: &str, bundle: &KeyBundle) -> Result<(), KeyError> {
-    let text = bundle.to_text();
-    entry(backend, user)?.set_secret(text.as_bytes()).map_err(|e| failure(backend, &e))?;
-    match read(backend, user)? {
-        Some(back) if back.same_as(bundle) => Ok(()),
+    write_checked(backend, user, bundle.to_text().as_bytes(), |back| {
+        KeyBundle::from_text(back).is_ok_and(|b| b.same_as(bundle))
+    })
+}
+
+/// Writes `secret` to entry `user`, then reads it back: `kept` says whether
+/// what came back is what was written.
+fn write_checked(
+    backend: Backend,
+    user: &str,
+    secret: &[u8],
+    kept: impl FnOnce(&[u8]) -> bool,
+) -> Result<(), KeyError> {
+    entry(backend, user)?.set_secret(secret).map_err(|e| failure(backend, &e))?;
+    match read_secret(backend, user)? {
+        Some(back) if kept(&back) => Ok(()),
         _ => Err(KeyError::Keyring { backend, reason: format!("entry {user} did not read back as written") }),
     }
 }
@@ -129,16 +172,22 @@ pub fn delete(backend: Backend, user: &str) -> Result<(), KeyError> {
 
 /// Finds the keyring holding entry `user`, or the one a new entry goes to:
 /// with `Auto`, the Secret Service when it answers (unless the entry is only
-/// in the kernel keyring), else the kernel keyring.
-pub fn locate(choice: Choice, user: &str) -> Result<(Backend, Option<KeyBundle>), KeyError> {
-    let at = |backend| read(backend, user).map(|b| (backend, b));
+/// in the kernel keyring), else the kernel keyring. The entry is read as
+/// `decode` reads it; where the Secret Service has none, a kernel keyring
+/// that fails (or holds an entry `decode` refuses) is passed over.
+pub(crate) fn locate_with<T>(
+    choice: Choice,
+    user: &str,
+    decode: impl Fn(&[u8]) -> Result<T, &'static str>,
+) -> Result<(Backend, Option<T>), KeyError> {
+    let at = |backend| read_as(backend, user, &decode).map(|t| (backend, t));
     match choice {
         Choice::SecretService => at(Backend::SecretService),
         Choice::Kernel => at(Backend::KernelKeyring),
         Choice::Auto => match at(Backend::SecretService) {
-            Ok((ss, Some(b))) => Ok((ss, Some(b))),
+            Ok((ss, Some(t))) => Ok((ss, Some(t))),
             Ok((ss, None)) => match at(Backend::KernelKeyring) {
-                Ok((kernel, Some(b))) => Ok((kernel, Some(b))),
+                Ok((kernel, Some(t))) => Ok((kernel, Some(t))),
                 _ => Ok((ss, None)),
             },
             Err(KeyError::NoKeyring { reason: ss_reason }) => {
@@ -153,6 +202,11 @@ pub fn locate(choice: Choice, user: &str) -> Result<(Backend, Option<KeyBundle>)
             Err(e) => Err(e),
         },
     }
+}
+
+/// [`locate_with`] for a key bundle.
+pub fn locate(choice: Choice, user: &str) -> Result<(Backend, Option<KeyBundle>), KeyError> {
+    locate_with(choice, user, KeyBundle::from_text)
 }
 
 #[cfg(test)]

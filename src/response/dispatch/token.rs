@@ -11,22 +11,20 @@
 
 use std::path::{Path, PathBuf};
 
-use keyring::keyutils::KeyutilsCredential;
-use keyring::secret_service::SsCredential;
-use keyring::Entry;
 use zeroize::Zeroizing;
 
 use super::config::check_name;
+use crate::keys::os::{self, RUN_UNDER};
 use crate::keys::{Backend, ConsoleId, KeyError};
 
-/// The keyring service of every Wardwatch entry.
-pub const SERVICE: &str = "wardwatch";
-/// Forces a keyring: `secret-service` or `kernel` (as for the console's keys).
-pub const KEYRING_ENV: &str = "WARDWATCH_KEYRING";
+/// Which keyring to use (`WARDWATCH_KEYRING`), as for the console's keys.
+pub use crate::keys::os::Choice as KeyringChoice;
+/// The keyring service of every Wardwatch entry; the variable that forces a
+/// keyring (`secret-service` or `kernel`), as for the console's keys.
+pub use crate::keys::os::{ENV as KEYRING_ENV, SERVICE};
+
 /// The longest token accepted.
 pub const MAX_TOKEN: usize = 4096;
-const RUN_UNDER: &str =
-    "run in a desktop session, under `keyctl session -`, or (tests) under scripts/with-desktop-session.sh";
 
 /// A webhook's bearer token. `Debug` prints `WebhookToken(redacted)`; no
 /// `Clone`, no `Serialize`; wiped when dropped. Reading it is spelled
@@ -99,36 +97,6 @@ impl TokenError {
     }
 }
 
-/// Which keyring to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyringChoice {
-    /// The Secret Service when one answers, else the kernel keyring.
-    Auto,
-    SecretService,
-    Kernel,
-}
-
-impl KeyringChoice {
-    /// From `WARDWATCH_KEYRING`: unset or empty is `Auto`.
-    pub fn from_env() -> Result<Self, TokenError> {
-        match std::env::var(KEYRING_ENV) {
-            Err(_) => Ok(Self::Auto),
-            Ok(v) => Self::parse(&v),
-        }
-    }
-
-    fn parse(v: &str) -> Result<Self, TokenError> {
-        match v {
-            "" => Ok(Self::Auto),
-            "secret-service" => Ok(Self::SecretService),
-            "kernel" => Ok(Self::Kernel),
-            other => Err(TokenError::NoKeyring {
-                reason: format!("{KEYRING_ENV}={other:?} is not one of secret-service, kernel"),
-            }),
-        }
-    }
-}
-
 /// The webhook tokens of one console. Cheap to clone (it holds no token).
 #[derive(Debug, Clone)]
 pub struct TokenStore {
@@ -165,8 +133,11 @@ impl TokenStore {
         }
     }
 
-    fn choice(&self) -> Result<KeyringChoice, TokenError> {
-        self.choice.map_or_else(KeyringChoice::from_env, Ok)
+    /// The keyring holding token `name` (entry `user`), or the one a new
+    /// token goes to, and the token when there is one.
+    fn locate(&self, name: &str, user: &str) -> Result<(Backend, Option<WebhookToken>), TokenError> {
+        let choice = self.choice.map_or_else(KeyringChoice::from_env, Ok);
+        choice.and_then(|c| os::locate_with(c, user, decode)).map_err(|e| keyring_error(name, e))
     }
 
     /// Stores `token` as token `name` (replacing any), then reads it back;
@@ -174,27 +145,18 @@ impl TokenStore {
     /// context.
     pub fn set(&self, name: &str, token: &WebhookToken) -> Result<Backend, TokenError> {
         let user = self.account(name)?;
-        let (backend, _) = locate(self.choice()?, name, &user)?;
-        entry(backend, &user)?
-            .set_secret(token.expose_secret().as_bytes())
-            .map_err(|e| failure(backend, &e))?;
-        match read(backend, name, &user)? {
-            Some(back) if same(&back, token) => {
-                tracing::info!(token = %name, %backend, "Webhook token stored.");
-                Ok(backend)
-            }
-            _ => Err(TokenError::Keyring {
-                backend,
-                reason: format!("entry {user} did not read back as written"),
-            }),
-        }
+        let (backend, _) = self.locate(name, &user)?;
+        os::write_secret(backend, &user, token.expose_secret().as_bytes())
+            .map_err(|e| keyring_error(name, e))?;
+        tracing::info!(token = %name, %backend, "Webhook token stored.");
+        Ok(backend)
     }
 
     /// Reads token `name`; [`TokenError::Missing`] when there is none.
     /// Blocks (D-Bus).
     pub fn get(&self, name: &str) -> Result<WebhookToken, TokenError> {
         let user = self.account(name)?;
-        match locate(self.choice()?, name, &user)? {
+        match self.locate(name, &user)? {
             (_, Some(token)) => Ok(token),
             (_, None) => Err(TokenError::Missing { name: name.to_owned() }),
         }
@@ -203,17 +165,14 @@ impl TokenStore {
     /// Deletes token `name`; `false` when there was none. Blocks (D-Bus).
     pub fn delete(&self, name: &str) -> Result<bool, TokenError> {
         let user = self.account(name)?;
-        let (backend, found) = locate(self.choice()?, name, &user)?;
+        let (backend, found) = self.locate(name, &user)?;
         if found.is_none() {
             return Ok(false);
         }
-        match entry(backend, &user)?.delete_credential() {
-            // A kernel keyring outside a session can say "no entry" for an
-            // entry it has just read: only a read tells whether it is gone.
-            Ok(()) | Err(keyring::Error::NoEntry) => {}
-            Err(e) => return Err(failure(backend, &e)),
-        }
-        if read(backend, name, &user)?.is_some() {
+        // A kernel keyring outside a session can say "no entry" for an
+        // entry it has just read: only a read tells whether it is gone.
+        os::delete(backend, &user).map_err(|e| keyring_error(name, e))?;
+        if os::read_secret(backend, &user).map_err(|e| keyring_error(name, e))?.is_some() {
             return Err(TokenError::Keyring {
                 backend,
                 reason: format!("entry {user} is still there after deleting it; {RUN_UNDER}"),
@@ -224,115 +183,33 @@ impl TokenStore {
     }
 }
 
-fn same(a: &WebhookToken, b: &WebhookToken) -> bool {
-    use subtle::ConstantTimeEq;
-    a.expose_secret().as_bytes().ct_eq(b.expose_secret().as_bytes()).into()
+/// A token entry's secret as a token; why not, when it is not one (never
+/// showing it).
+fn decode(secret: &[u8]) -> Result<WebhookToken, &'static str> {
+    let text = std::str::from_utf8(secret).map_err(|_| "not UTF-8 text")?;
+    // `new` wraps the copy at once, so it is wiped with the token.
+    WebhookToken::new(text.to_owned()).map_err(|e| match e {
+        TokenError::BadToken { reason } => reason,
+        _ => "not a token",
+    })
 }
 
-fn entry(backend: Backend, user: &str) -> Result<Entry, TokenError> {
-    match backend {
-        Backend::SecretService => SsCredential::new_with_target(None, SERVICE, user)
-            .map(|c| Entry::new_with_credential(Box::new(c)))
-            .map_err(|e| failure(backend, &e)),
-        // Without a session keyring the crate reports "no entry": it is no keyring at all.
-        Backend::KernelKeyring => KeyutilsCredential::new_with_target(None, SERVICE, user)
-            .map(|c| Entry::new_with_credential(Box::new(c)))
-            .map_err(|e| TokenError::NoKeyring {
-                reason: format!("no kernel session keyring ({e}): {RUN_UNDER}"),
-            }),
-        Backend::RecoveryFile => {
-            Err(TokenError::NoKeyring { reason: "the recovery file is not a keyring".into() })
-        }
-    }
-}
-
-/// A keyring error, phrased without any secret (the crate's errors hold
-/// none: a token that is not text is reported as such, not shown).
-fn failure(backend: Backend, e: &keyring::Error) -> TokenError {
+/// An error of the keyring entry of token `name`, in the token store's
+/// words. Not `?`: that would make every one a [`TokenError::Console`].
+fn keyring_error(name: &str, e: KeyError) -> TokenError {
     match e {
-        keyring::Error::PlatformFailure(_) if backend == Backend::SecretService => {
-            TokenError::NoKeyring { reason: format!("Secret Service: {e}; {RUN_UNDER}") }
+        KeyError::NoKeyring { reason } => TokenError::NoKeyring { reason },
+        KeyError::Keyring { backend, reason } => TokenError::Keyring { backend, reason },
+        KeyError::BadKeyringEntry { backend, reason, .. } => {
+            TokenError::BadEntry { backend, name: name.to_owned(), reason }
         }
-        keyring::Error::NoStorageAccess(_) => {
-            TokenError::Keyring { backend, reason: format!("{e} (is the keyring locked?)") }
-        }
-        keyring::Error::BadEncoding(_) => TokenError::Keyring { backend, reason: "entry is not text".into() },
-        _ => TokenError::Keyring { backend, reason: e.to_string() },
-    }
-}
-
-/// The token in entry `user`, `None` when there is no entry.
-fn read(backend: Backend, name: &str, user: &str) -> Result<Option<WebhookToken>, TokenError> {
-    match entry(backend, user)?.get_secret() {
-        Ok(secret) => {
-            let secret = Zeroizing::new(secret);
-            let text = std::str::from_utf8(&secret).map_err(|_| TokenError::BadEntry {
-                backend,
-                name: name.to_owned(),
-                reason: "not UTF-8 text",
-            })?;
-            let mut owned = Zeroizing::new(String::with_capacity(text.len()));
-            owned.push_str(text);
-            WebhookToken::new(std::mem::take(&mut *owned)).map(Some).map_err(|e| TokenError::BadEntry {
-                backend,
-                name: name.to_owned(),
-                reason: match e {
-                    TokenError::BadToken { reason } => reason,
-                    _ => "not a token",
-                },
-            })
-        }
-        Err(keyring::Error::NoEntry) => Ok(None),
-        Err(e) => Err(failure(backend, &e)),
-    }
-}
-
-/// The keyring holding entry `user`, or the one a new entry goes to: with
-/// `Auto`, the Secret Service when it answers (unless the entry is only in
-/// the kernel keyring), else the kernel keyring. As [`crate::keys`] does.
-fn locate(
-    choice: KeyringChoice,
-    name: &str,
-    user: &str,
-) -> Result<(Backend, Option<WebhookToken>), TokenError> {
-    let at = |backend| read(backend, name, user).map(|t| (backend, t));
-    match choice {
-        KeyringChoice::SecretService => at(Backend::SecretService),
-        KeyringChoice::Kernel => at(Backend::KernelKeyring),
-        KeyringChoice::Auto => match at(Backend::SecretService) {
-            Ok((ss, Some(t))) => Ok((ss, Some(t))),
-            Ok((ss, None)) => match at(Backend::KernelKeyring) {
-                Ok((kernel, Some(t))) => Ok((kernel, Some(t))),
-                _ => Ok((ss, None)),
-            },
-            Err(TokenError::NoKeyring { reason: ss_reason }) => {
-                tracing::debug!(reason = %ss_reason, "No Secret Service; trying the kernel keyring.");
-                at(Backend::KernelKeyring).map_err(|e| match e {
-                    TokenError::NoKeyring { reason } => TokenError::NoKeyring {
-                        reason: format!("no Secret Service ({ss_reason}) and {reason}"),
-                    },
-                    other => other,
-                })
-            }
-            Err(e) => Err(e),
-        },
+        other => TokenError::Console(other),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_env_names_a_keyring() {
-        let check = |v: &str, expected: Option<KeyringChoice>| {
-            assert_eq!(KeyringChoice::parse(v).ok(), expected, "{v}");
-        };
-        check("", Some(KeyringChoice::Auto));
-        check("secret-service", Some(KeyringChoice::SecretService));
-        check("kernel", Some(KeyringChoice::Kernel));
-        check("gnome", None);
-    }
 
     #[test]
     fn tokens_are_checked_and_never_shown() {
@@ -369,6 +246,45 @@ mod tests {
         assert!(matches!(err, Some(TokenError::NoConsoleId { .. })), "{err:?}");
         assert_eq!(err.map(|e| e.code()), Some("response.token_no_console"));
         Ok(())
+    }
+
+    #[test]
+    fn keyring_errors_keep_the_token_store_words_and_codes() {
+        let check = |e: KeyError, message: &str, code: &str| {
+            let e = keyring_error("nac", e);
+            assert_eq!((e.to_string().as_str(), e.code()), (message, code), "{e:?}");
+        };
+        check(
+            KeyError::NoKeyring { reason: "no session".into() },
+            "no OS keyring: no session",
+            "response.keyring_unavailable",
+        );
+        check(
+            KeyError::Keyring { backend: Backend::KernelKeyring, reason: "locked".into() },
+            "kernel keyring: locked",
+            "response.keyring_error",
+        );
+        check(
+            KeyError::BadKeyringEntry {
+                backend: Backend::SecretService,
+                user: "webhook-x-nac".into(),
+                reason: "not UTF-8 text",
+            },
+            "Secret Service entry of token nac is not a usable token: not UTF-8 text",
+            "response.keyring_error",
+        );
+    }
+
+    #[test]
+    fn entries_decode_to_tokens_or_say_why_not() {
+        let check = |secret: &[u8], expected: Result<&str, &str>| {
+            let got = decode(secret);
+            assert_eq!(got.as_ref().map(WebhookToken::expose_secret).map_err(|r| *r), expected);
+        };
+        check(b"ww-token", Ok("ww-token"));
+        check(b"\xff\xfe", Err("not UTF-8 text"));
+        check(b"", Err("the token is empty"));
+        check(b"two words", Err("the token has characters other than visible ASCII (spaces, line ends, control or non-ASCII characters)"));
     }
 
     #[test]
