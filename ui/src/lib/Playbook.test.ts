@@ -69,9 +69,16 @@ describe('Playbook', () => {
       'Blocked: swap it for a spare first (then this is safe), or break glass in an emergency.',
     ]);
     expect(words(within(reboot).getByTestId('play-swap-first'))).toBe('⇄ Swap it for a spare first');
-    expect(words(within(reboot).getByTestId('play-instead'))).toContain(
-      'Instead now: Block the outside address at the firewall, Rate-limit the device, Move to the restricted segment, Full network quarantine, Turn off its wireless, Swap for a spare and remove',
-    );
+    const instead = within(reboot).getByTestId('play-instead');
+    expect(words(instead)).toContain('Instead now:');
+    expect([...instead.querySelectorAll('li')].map(words)).toEqual([
+      '✓ Safe now Block the outside address at the firewall (no. 1)',
+      '✓ Safe now Rate-limit the device (no. 2)',
+      '◐ Coordinate with the ward Move to the restricted segment (no. 6)',
+      '✋ Clinician sign-off Full network quarantine (no. 7)',
+      '✋ Clinician sign-off Turn off its wireless (no. 8)',
+      '✋ Clinician sign-off Swap for a spare and remove (no. 9)',
+    ]);
     expect(within(play('quarantine')).queryByTestId('play-instead')).toBeNull();
   });
 
