@@ -1,10 +1,13 @@
 import { clearMocks } from '@tauri-apps/api/mocks';
-import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import App from './App.svelte';
 import {
   ADMIN,
   alert,
+  CLINICIAN,
+  ICU_NURSE,
+  responseWorld,
   deviceDetail,
   deviceRow,
   fakeBackend,
@@ -462,5 +465,75 @@ describe('App: who is at the console', () => {
       '✖ Not muted: Your role (nurse) may not assign, mute or resolve incidents: ask a security officer. (access.refused)',
     );
     expect(screen.queryByTestId('lock-screen')).toBeNull();
+  });
+});
+
+describe('App: care-safe response', () => {
+  test('a nurse is told calmly on her wards screen that a request needs her, reads it and confirms', async () => {
+    const world = responseWorld();
+    world.request(4, 'restrict_segment', 'beacon to a known C2 address');
+    world.request(4, 'block_destination', 'beacon to a known C2 address');
+    const backend = fakeBackend({ ...hospital(), ...world.handlers }, { session: sessionAs(ICU_NURSE) });
+    await renderApp();
+    const notice = await screen.findByTestId('ward-requests-notice');
+    expect(words(notice)).toBe('◔ 1 request from IT for your ward needs you Open the requests');
+    expect(notice.getAttribute('role')).toBe('status');
+    expect(words(screen.getByTestId('nav-requests'))).toBe('Requests (1)');
+    expect(screen.getAllByTestId('ward-tile')).toHaveLength(1);
+
+    await fireEvent.click(within(notice).getByTestId('ward-requests-open'));
+    await screen.findByTestId('requests-page');
+    expect(screen.getByTestId('nav-requests').getAttribute('aria-current')).toBe('page');
+    expect(screen.queryByTestId('ward-requests-notice')).toBeNull();
+    const mine = within(await screen.findByTestId('requests-mine')).getByTestId('request-card');
+    expect(words(within(mine).getByTestId('request-ask'))).toBe(
+      'IT wants to move infusion pump pump-7 in room 12, bed 1 to the restricted network segment. Please confirm the ward is covering (watch the patient at the bedside while it happens).',
+    );
+    await fireEvent.click(within(mine).getByTestId('step-acknowledge_ward'));
+    await fireEvent.click(screen.getByTestId('step-submit'));
+    await waitFor(() => expect(screen.queryByTestId('requests-mine')).toBeNull());
+    expect(words(screen.getByTestId('nav-requests'))).toBe('Requests');
+    expect(backend.calls.find((c) => c.cmd === 'response_step')?.args).toMatchObject({ id: 1, step: 'acknowledge_ward' });
+
+    await fireEvent.click(screen.getByTestId('nav-wards'));
+    await screen.findAllByTestId('ward-tile');
+    expect(screen.queryByTestId('ward-requests-notice')).toBeNull();
+  });
+
+  test('no notice for a nurse with nothing waiting, nor for other roles', async () => {
+    const world = responseWorld();
+    world.request(4, 'quarantine', 'beacon');
+    fakeBackend({ ...hospital(), ...world.handlers }, { session: sessionAs(CLINICIAN) });
+    await renderApp();
+    await waitFor(() => expect(words(screen.getByTestId('nav-requests'))).toBe('Requests (1)'));
+    expect(screen.queryByTestId('ward-requests-notice')).toBeNull();
+  });
+
+  test('an officer counts the checklists waiting for an officer, and opens an incident with its Response section', async () => {
+    const world = responseWorld();
+    world.request(4, 'block_destination', 'beacon');
+    world.dispatch(1);
+    world.request(4, 'quarantine', 'beacon');
+    const rows = [incidentRow(4)];
+    fakeBackend({ ...hospital({ list_incidents: () => incidentList(rows), incident_detail: () => incidentDetail(rows[0]!) }), ...world.handlers });
+    await renderApp();
+    await waitFor(() => expect(words(screen.getByTestId('nav-requests'))).toBe('Requests (1)'));
+    await fireEvent.click(screen.getByTestId('nav-incidents'));
+    await fireEvent.click(await screen.findByTestId('incident-row-4'));
+    const section = await screen.findByTestId('playbook');
+    expect(await within(section).findByTestId('request-reboot')).toBeTruthy();
+    await waitFor(() => expect(within(section).getAllByTestId('request-card')).toHaveLength(2));
+    expect(within(section).getByTestId('tick-0')).toBeTruthy();
+  });
+
+  test('from a request card to its incident', async () => {
+    const world = responseWorld();
+    world.request(4, 'quarantine', 'beacon');
+    const rows = [incidentRow(4)];
+    fakeBackend({ ...hospital({ list_incidents: () => incidentList(rows), incident_detail: () => incidentDetail(rows[0]!) }), ...world.handlers });
+    await renderApp();
+    await fireEvent.click(screen.getByTestId('nav-requests'));
+    await fireEvent.click(await screen.findByTestId('request-open-incident'));
+    expect((await screen.findByTestId('incident-view')).dataset.incident).toBe('4');
   });
 });

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, test, vi } from 'vitest';
 import type { IncidentDetail } from './bindings/IncidentDetail';
 import type { IncidentRow } from './bindings/IncidentRow';
 import IncidentView from './IncidentView.svelte';
-import { alert, fakeBackend, incidentDetail, incidentRow, NOW } from './testing';
+import { alert, fakeBackend, ICU_NURSE, incidentDetail, incidentRow, NOW, OFFICER, responseWorld, sessionAs } from './testing';
 
 afterEach(() => clearMocks());
 
@@ -215,5 +215,22 @@ describe('IncidentView', () => {
     render(IncidentView, { id: 9, report });
     expect(words(await screen.findByTestId('incident-unknown'))).toBe('? Could not load this incident: there is no incident 9');
     expect(report).toHaveBeenLastCalledWith({ doing: 'load the incident', error: { code: 'incident.unknown', message: 'there is no incident 9' } });
+  });
+
+  test.each([
+    ['an officer', OFFICER, true],
+    ['a nurse of the ward', ICU_NURSE, false],
+    ['nobody known', null, false],
+  ] as const)('the Response section grades what can be done for %s; a request is offered to an officer only', async (_who, user, offered) => {
+    const world = responseWorld();
+    world.request(4, 'restrict_segment', 'beacon');
+    const backend = fakeBackend({ incident_detail: () => full, ...world.handlers }, { session: sessionAs(user ?? OFFICER) });
+    render(IncidentView, { id: 4, clock, user });
+    const section = await screen.findByTestId('playbook');
+    expect(words(await within(section).findByTestId('grade-reboot'))).toBe('⛔ Not while in use');
+    expect(backend.calls.find((c) => c.cmd === 'incident_playbook')?.args).toEqual({ id: 4 });
+    expect(within(section).queryByTestId('request-reboot') !== null).toBe(offered);
+    const card = within(section).getByTestId('request-card');
+    expect(within(card).queryByTestId('step-acknowledge_ward') !== null).toBe(user === ICU_NURSE);
   });
 });

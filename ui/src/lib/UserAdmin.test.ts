@@ -109,4 +109,94 @@ describe('UserAdmin', () => {
     );
     expect(screen.getByTestId('users-unknown')).toBeTruthy();
   });
+
+  describe('changing a person', () => {
+    const KIM = person('kim', { displayName: 'Kim Lee', roles: ['nurse'], roleLabels: ['nurse'], wards: ['icu-1'] });
+
+    async function edit(username: string) {
+      await fireEvent.click(await screen.findByTestId(`edit-user-${username}`));
+      return screen.getByTestId('edit-user-form');
+    }
+
+    test('the form starts from the person as they are; saving sends roles, wards and disabled, and the list shows them', async () => {
+      const backend = fakeBackend({}, { session: sessionAs(ADMIN), people: [KIM, OFFICER] });
+      render(UserAdmin, {});
+      const form = await edit('kim');
+      expect((within(form).getByTestId('edit-user-role-nurse') as HTMLInputElement).checked).toBe(true);
+      expect((within(form).getByTestId('edit-user-role-clinician') as HTMLInputElement).checked).toBe(false);
+      expect((within(form).getByTestId('edit-user-wards') as HTMLInputElement).value).toBe('icu-1');
+      expect((within(form).getByTestId('edit-user-disabled') as HTMLInputElement).checked).toBe(false);
+
+      await fireEvent.click(within(form).getByTestId('edit-user-role-clinician'));
+      await fireEvent.input(within(form).getByTestId('edit-user-wards'), { target: { value: 'icu-1, ed' } });
+      await fireEvent.click(within(form).getByTestId('edit-user-disabled'));
+      await fireEvent.click(within(form).getByTestId('edit-user-save'));
+
+      await vi.waitFor(() => expect(screen.queryByTestId('edit-user-form')).toBeNull());
+      expect(backend.calls.find((c) => c.cmd === 'update_user')?.args).toEqual({
+        username: 'kim',
+        roles: ['nurse', 'clinician'],
+        wards: ['icu-1', 'ed'],
+        disabled: true,
+      });
+      const kim = screen.getByTestId('user-row-kim');
+      expect(words(within(kim).getByTestId('user-roles'))).toBe('nurse, clinician');
+      expect(words(within(kim).getByTestId('user-wards'))).toBe('icu-1, ed');
+      expect(words(within(kim).getByTestId('user-status'))).toBe('⊘ Disabled');
+      expect(words(within(screen.getByTestId('user-row-olu')).getByTestId('user-status'))).toBe('Active');
+      expect(words(screen.getByTestId('edit-user-done'))).toBe(
+        '✔ Kim Lee saved: nurse, clinician, wards icu-1, ed, disabled (recorded in the audit log).',
+      );
+    });
+
+    test('enabling a disabled account again', async () => {
+      const backend = fakeBackend({}, { session: sessionAs(ADMIN), people: [{ ...KIM, disabled: true }] });
+      render(UserAdmin, {});
+      expect(words(within(await screen.findByTestId('user-row-kim')).getByTestId('user-status'))).toBe('⊘ Disabled');
+      const form = await edit('kim');
+      expect((within(form).getByTestId('edit-user-disabled') as HTMLInputElement).checked).toBe(true);
+      await fireEvent.click(within(form).getByTestId('edit-user-disabled'));
+      await fireEvent.click(within(form).getByTestId('edit-user-save'));
+      await vi.waitFor(() => expect(words(within(screen.getByTestId('user-row-kim')).getByTestId('user-status'))).toBe('Active'));
+      expect(backend.calls.find((c) => c.cmd === 'update_user')?.args).toMatchObject({ disabled: false });
+    });
+
+    test('no role, or a nurse without a ward, cannot be saved', async () => {
+      const backend = fakeBackend({}, { session: sessionAs(ADMIN), people: [KIM] });
+      render(UserAdmin, {});
+      const form = await edit('kim');
+      const save = within(form).getByTestId('edit-user-save') as HTMLButtonElement;
+      await fireEvent.input(within(form).getByTestId('edit-user-wards'), { target: { value: ' ' } });
+      expect(save.disabled).toBe(true);
+      expect(words(within(form).getByTestId('edit-user-needs-ward'))).toBe('A nurse sees only her wards: give at least one.');
+      await fireEvent.click(within(form).getByTestId('edit-user-role-nurse'));
+      expect(save.disabled).toBe(true);
+      await fireEvent.submit(form);
+      expect(backend.count('update_user')).toBe(0);
+    });
+
+    test("the backend's refusal shows in its words and the form stays: the last administrator", async () => {
+      fakeBackend({}, { session: sessionAs(ADMIN), people: [KIM] });
+      render(UserAdmin, {});
+      const form = await edit('ada');
+      await fireEvent.click(within(form).getByTestId('edit-user-disabled'));
+      await fireEvent.click(within(form).getByTestId('edit-user-save'));
+      const error = await screen.findByTestId('edit-user-error');
+      expect(error.getAttribute('role')).toBe('alert');
+      expect(words(error)).toBe(
+        '✖ Not saved: the last administrator keeps the role: add another administrator first (person.last_admin)',
+      );
+      expect(screen.getByTestId('edit-user-form')).toBeTruthy();
+      expect(words(within(screen.getByTestId('user-row-ada')).getByTestId('user-status'))).toBe('Active');
+    });
+
+    test('Cancel closes the form without sending', async () => {
+      const backend = fakeBackend({}, { session: sessionAs(ADMIN), people: [KIM] });
+      render(UserAdmin, {});
+      await edit('kim');
+      await fireEvent.click(screen.getByTestId('edit-user-cancel'));
+      expect(screen.queryByTestId('edit-user-form')).toBeNull();
+      expect(backend.count('update_user')).toBe(0);
+    });
+  });
 });

@@ -36,6 +36,13 @@ import {
   toIpcError,
   wardDetail,
   wardsOverview,
+  incidentPlaybook,
+  openResponses,
+  requestResponse,
+  responseDetail,
+  responseStep,
+  tickResponse,
+  updateUser,
 } from './ipc';
 import {
   ADMIN,
@@ -376,5 +383,33 @@ describe('people and the seat', () => {
     await expect(wardsOverview()).rejects.toMatchObject({ code: 'access.refused' });
     stop();
     expect(seen).not.toHaveBeenCalled();
+  });
+});
+
+describe('care-safe response and people: argument names as Tauri maps them', () => {
+  test.each([
+    ['incident_playbook', () => incidentPlaybook(4), { id: 4 }],
+    ['request_response', () => requestResponse(4, 'quarantine', 'beacon'), { incidentId: 4, action: 'quarantine', reason: 'beacon' }],
+    ['response_step', () => responseStep(7, 'sign_off', 'stable'), { id: 7, step: 'sign_off', reason: 'stable' }],
+    ['open_responses', () => openResponses(), {}],
+    ['response_detail', () => responseDetail(7), { id: 7 }],
+    ['tick_response', () => tickResponse(7, 1), { id: 7, index: 1 }],
+    ['update_user', () => updateUser('kim', ['nurse'], ['icu-1'], true), { username: 'kim', roles: ['nurse'], wards: ['icu-1'], disabled: true }],
+  ] as const)('%s', async (cmd, send, args) => {
+    const backend = fakeBackend({ [cmd]: () => ({ answered: cmd }) });
+    expect(await send()).toEqual({ answered: cmd });
+    expect(backend.calls).toEqual([{ cmd, args }]);
+  });
+
+  test('a refusal reaches the caller as the IpcError', async () => {
+    fakeBackend({
+      response_step: () => {
+        throw { code: 'response.two_person_rule', message: 'you made this request: another person must sign off (two-person rule)' };
+      },
+    });
+    await expect(responseStep(1, 'sign_off', 'x')).rejects.toEqual({
+      code: 'response.two_person_rule',
+      message: 'you made this request: another person must sign off (two-person rule)',
+    });
   });
 });

@@ -19,7 +19,11 @@ import type { IpcError } from './bindings/IpcError';
 import type { ListenerView } from './bindings/ListenerView';
 import type { MaintenanceScope } from './bindings/MaintenanceScope';
 import type { MaintenanceView } from './bindings/MaintenanceView';
+import type { PlaybookView } from './bindings/PlaybookView';
 import type { RejectedView } from './bindings/RejectedView';
+import type { ResponseDetailView } from './bindings/ResponseDetailView';
+import type { ResponseRequestView } from './bindings/ResponseRequestView';
+import type { ResponseStep } from './bindings/ResponseStep';
 import type { Role } from './bindings/Role';
 import type { SessionView } from './bindings/SessionView';
 import type { StagedQueue } from './bindings/StagedQueue';
@@ -134,6 +138,17 @@ export function addUser(
   password: string,
 ): Promise<UserView> {
   return call<UserView>('add_user', { username, displayName, roles, wards, password });
+}
+
+/**
+ * Changes a person's roles, wards and whether the account is disabled (an
+ * administrator's), recorded in the audit log with before and after.
+ * Rejects with `person.no_role`, `person.nurse_without_ward`,
+ * `person.last_admin` (the last administrator keeps the role),
+ * `hospital.unknown_ward`, `access.refused`.
+ */
+export function updateUser(username: string, roles: Role[], wards: string[], disabled: boolean): Promise<UserView> {
+  return call<UserView>('update_user', { username, roles, wards, disabled });
 }
 
 /** Sets the PIN (4 to 8 digits) of the person logged in. Rejects with `access.bad_pin`. */
@@ -308,6 +323,56 @@ export function addMaintenance(
 /** Ends a maintenance window now, with the reason recorded in the audit log. */
 export function endMaintenance(id: number, reason: string): Promise<MaintenanceView> {
   return call<MaintenanceView>('end_maintenance', { id, reason });
+}
+
+// ---- Care-safe response ----
+
+/**
+ * An incident's playbook: every action graded on its device as it is now
+ * (safest first), the actions not offered and why, and the requests made.
+ * Rejects with `response.unknown`.
+ */
+export function incidentPlaybook(id: number): Promise<PlaybookView> {
+  return call<PlaybookView>('incident_playbook', { id });
+}
+
+/**
+ * A security officer asks for `action` on an incident, with why (required):
+ * approved at once when it is safe now, else waiting for its gate. Rejects
+ * with `response.reason_required`, `response.refused`, `access.refused`.
+ */
+export function requestResponse(incidentId: number, action: string, reason: string): Promise<ResponseRequestView> {
+  return call<ResponseRequestView>('request_response', { incidentId, action, reason });
+}
+
+/**
+ * A person's step on a request's gate; the backend checks who may, against
+ * the gate the device's state calls for now. Rejects with
+ * `response.two_person_rule`, `response.reason_required`,
+ * `response.not_permitted`, `response.not_awaiting`, `response.not_needed`,
+ * `access.refused`.
+ */
+export function responseStep(id: number, step: ResponseStep, reason: string): Promise<ResponseRequestView> {
+  return call<ResponseRequestView>('response_step', { id, step, reason });
+}
+
+/** Requests not finished, oldest first (a nurse gets only her wards'). */
+export function openResponses(): Promise<ResponseRequestView[]> {
+  return call<ResponseRequestView[]>('open_responses');
+}
+
+/** One request with its history. Rejects with `response.unknown`. */
+export function responseDetail(id: number): Promise<ResponseDetailView> {
+  return call<ResponseDetailView>('response_detail', { id });
+}
+
+/**
+ * A security officer ticks off step `index` (from 0) of a request's manual
+ * checklist; the last one makes it done. Rejects with `response.wrong_state`,
+ * `response.not_needed`, `response.unknown`.
+ */
+export function tickResponse(id: number, index: number): Promise<ResponseRequestView> {
+  return call<ResponseRequestView>('tick_response', { id, index });
 }
 
 /** The backend event sent when a person clicks a desktop notification; its payload is the incident id. */
