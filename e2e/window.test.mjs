@@ -945,6 +945,8 @@ test('care-safe response: the officer asks to quarantine an in-use monitor, a cl
     assert.match(playText, /in use with a patient/, `the reasons say the monitor is in use: ${playText}`);
     const [safe] = await findAll('[data-testid="grade-block_destination"]');
     assert.match(await text(safe), /Safe now/, 'blocking the outside address is safe now');
+    // The playbook sits below the incident's facts: bring it into view for the screenshot.
+    await wd('POST', '/execute/sync', { script: 'arguments[0].scrollIntoView({ block: "start" }); return true;', args: [{ [ELEMENT]: play }] });
     await mkdir(ARTIFACTS, { recursive: true });
     await writeFile(path.join(ARTIFACTS, 'playbook.png'), await freshScreenshot());
   });
