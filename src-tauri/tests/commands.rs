@@ -607,7 +607,10 @@ fn without_a_login_nothing_is_served_and_a_lock_stops_everything_until_unlocked(
 
 /// A NAC's webhook for the test: a real HTTP/1.1 server on loopback that
 /// records the body and idempotency key of every request and answers 200.
-fn webhook() -> anyhow::Result<(SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>)> {
+/// What the test webhook saw: each request's idempotency key and body.
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
+
+fn webhook() -> anyhow::Result<(SocketAddr, Seen)> {
     use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     let addr = listener.local_addr()?;
