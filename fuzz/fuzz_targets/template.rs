@@ -36,6 +36,22 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(value) = template.render(&order) {
         let text = serde_json::to_string(&value).unwrap_or_else(|e| panic!("{e}"));
         let back: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(back, value);
+        assert!(same(&back, &value), "{back} != {value}");
     }
 });
+
+/// Equal, but for the last bit of a float: serde_json's float parsing is
+/// not correctly rounded (a template's `1.1111111111111111e+47` may come
+/// back one unit in the last place off), which is not what is tested here.
+fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value::{Array, Number, Object};
+    match (a, b) {
+        (Number(x), Number(y)) => match (x.as_f64(), y.as_f64()) {
+            (Some(x), Some(y)) if x.is_finite() && y.is_finite() => (x - y).abs() <= f64::EPSILON * 4.0 * x.abs().max(y.abs()),
+            _ => x == y,
+        },
+        (Array(x), Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y)),
+        (Object(x), Object(y)) => x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w))),
+        _ => a == b,
+    }
+}
