@@ -465,6 +465,25 @@ async function logIn(username) {
   }, `the console of ${username} ("${who.name}" in the header)`);
 }
 
+/**
+ * The steps of test `t`, run in order as subtests: once one fails, the
+ * rest are skipped (they build on it).
+ */
+function steps(t) {
+  let failed = false;
+  return async (name, fn) => {
+    if (failed) return t.test(name, { skip: 'an earlier step failed' });
+    return t.test(name, async () => {
+      try {
+        await fn();
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    });
+  };
+}
+
 // --------------------------------------------------------------- tests ----
 
 before(async () => {
@@ -539,18 +558,7 @@ after(async () => {
 });
 
 test('the console window shows real syslog alerts as they arrive', { timeout: 120_000 }, async (t) => {
-  let failed = false;
-  const step = async (name, fn) => {
-    if (failed) return t.test(name, { skip: 'an earlier step failed' });
-    return t.test(name, async () => {
-      try {
-        await fn();
-      } catch (e) {
-        failed = true;
-        throw e;
-      }
-    });
-  };
+  const step = steps(t);
 
   const tcpMarker = `e2e-${hex()}`;
   const udpMarker = `e2e-${hex()}`;
@@ -727,18 +735,7 @@ test('the console window shows real syslog alerts as they arrive', { timeout: 12
 });
 
 test('an incident is acknowledged and muted with a reason from its view', { timeout: 90_000 }, async (t) => {
-  let failed = false;
-  const step = async (name, fn) => {
-    if (failed) return t.test(name, { skip: 'an earlier step failed' });
-    return t.test(name, async () => {
-      try {
-        await fn();
-      } catch (e) {
-        failed = true;
-        throw e;
-      }
-    });
-  };
+  const step = steps(t);
   const muteReason = `e2e mute ${hex()}`;
 
   await step('the Incidents screen lists the incidents the alerts above were folded into', async () => {
@@ -802,18 +799,7 @@ test('an incident is acknowledged and muted with a reason from its view', { time
 });
 
 test('a shared console: locked, a nurse sees only her ward and may not mute, the officer back', { timeout: 120_000 }, async (t) => {
-  let failed = false;
-  const step = async (name, fn) => {
-    if (failed) return t.test(name, { skip: 'an earlier step failed' });
-    return t.test(name, async () => {
-      try {
-        await fn();
-      } catch (e) {
-        failed = true;
-        throw e;
-      }
-    });
-  };
+  const step = steps(t);
   const scan = `Port scan ${hex()}`;
 
   await step('Lock shows the lock screen and takes the console off the page', async () => {
@@ -900,18 +886,7 @@ test('a shared console: locked, a nurse sees only her ward and may not mute, the
 });
 
 test('care-safe response: the officer asks to quarantine an in-use monitor, a clinician signs off, the NAC gets one request', { timeout: 150_000 }, async (t) => {
-  let failed = false;
-  const step = async (name, fn) => {
-    if (failed) return t.test(name, { skip: 'an earlier step failed' });
-    return t.test(name, async () => {
-      try {
-        await fn();
-      } catch (e) {
-        failed = true;
-        throw e;
-      }
-    });
-  };
+  const step = steps(t);
   const data = path.join(state.tmp, 'data');
   const malware = `Malware beacon ${hex()}`;
   const reason = `e2e: contain the malware ${hex()}`;

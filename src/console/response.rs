@@ -374,8 +374,9 @@ impl Dispatcher {
         let device = device_of(&devices, r.device.as_ref());
         let gate_now = match self.catalogue.action(r.action.as_str()) {
             Some(spec) => graded_now(&self.catalogue, spec, device.as_ref(), now).gate,
-            // Not in the catalogue any more: only what opened its stored gate.
-            None => r.gate.max(Gate::OutOfUse),
+            // Not in the catalogue any more: nothing can grade it, so only
+            // a break-glass opens it.
+            None => Gate::OutOfUse,
         };
         let r = match self.store.claim_response(r.id, gate_now, now)? {
             Claim::Claimed(r) => r,

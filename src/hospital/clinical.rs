@@ -150,7 +150,12 @@ impl ClinicalUse {
 
 /// "12 s ago", "3 min ago", "2 h ago", "4 d ago"; "in the future" for clock skew.
 pub fn age(now: DateTime<Utc>, t: DateTime<Utc>) -> String {
-    let s = (now - t).num_seconds();
+    ago(now - t)
+}
+
+/// How long ago, in words: "42 s ago", "3 min ago", "5 h ago", "2 d ago".
+pub fn ago(d: Duration) -> String {
+    let s = d.num_seconds();
     match s {
         ..=-1 => "in the future".to_owned(),
         0..=119 => format!("{s} s ago"),

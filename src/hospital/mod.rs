@@ -17,7 +17,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use clinical::{age, ClinicalUse, UseEvidence, UseSource, UseState, DEFAULT_IDLE_AFTER};
+pub use clinical::{age, ago, ClinicalUse, UseEvidence, UseSource, UseState, DEFAULT_IDLE_AFTER};
 pub use health::{assess, roll_up, Assessment, Health, HealthReason, HealthRules, OpenIncident, WardHealth};
 pub use kinds::{CriticalityTier, DeviceKind, Factors, WardKind};
 

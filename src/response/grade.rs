@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use super::catalogue::{ActionSpec, Affects, Catalogue, Target};
 use super::gate::Gate;
 use super::ActionId;
-use crate::hospital::{CriticalityTier, DeviceKind, UseState};
+use crate::hospital::{ago, CriticalityTier, DeviceKind, UseState};
 
 /// How much an action could disrupt care, least first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -295,10 +295,4 @@ fn function(kind: DeviceKind) -> &'static str {
         DeviceKind::NurseCall => "the nurse calls",
         DeviceKind::Workstation | DeviceKind::Gateway | DeviceKind::Other => "the device's work",
     }
-}
-
-/// "3 h ago", as `hospital::age` says it.
-fn ago(d: Duration) -> String {
-    let now = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH + Duration::days(365);
-    crate::hospital::age(now, now - d)
 }

@@ -11,7 +11,7 @@
 //! happened), never attempted again by itself.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension, Row, Transaction};
+use rusqlite::{params, Row, Transaction};
 use serde::Serialize;
 
 use super::hospital::sqlite;
@@ -466,9 +466,6 @@ impl Store {
         gate_now: Gate,
         now: DateTime<Utc>,
     ) -> Result<ResponseRequest, StoreError> {
-        if step == Step::RecordOutOfUse {
-            return Err(GateError::NotNeeded("record it out of use with record_out_of_use").into());
-        }
         let r = self.request_or_err(id)?;
         let facts = facts(&r, gate_now);
         gate::check(&facts, step, person, reason)?;
@@ -494,7 +491,9 @@ impl Store {
             }
             Step::Refuse => (RequestState::Refused, kind::RESPONSE_REFUSED, "refused"),
             Step::Withdraw => (RequestState::Withdrawn, kind::RESPONSE_WITHDRAWN, "withdrawn"),
-            Step::RecordOutOfUse => unreachable_step()?,
+            Step::RecordOutOfUse => {
+                return Err(GateError::NotNeeded("record it out of use with record_out_of_use").into())
+            }
         };
         let mut text = format!("{verb} by {}", person.name);
         if state == RequestState::Approved {
@@ -843,15 +842,6 @@ impl Store {
         }
         Ok(cut.len())
     }
-
-    /// Whether incident `id` exists (for a request's check).
-    pub fn incident_exists(&self, id: i64) -> Result<bool, StoreError> {
-        self.conn
-            .query_row("SELECT 1 FROM incidents WHERE id = ?1", [id], |_| Ok(()))
-            .optional()
-            .map(|o| o.is_some())
-            .map_err(|e| self.wrap(e))
-    }
 }
 
 /// What the gate checks a step on `r` against, with the gate needed now.
@@ -874,10 +864,6 @@ fn step_kind(step: Step) -> &'static str {
         Step::Refuse => "refused",
         Step::Withdraw => "withdrawn",
     }
-}
-
-fn unreachable_step<T>() -> Result<T, StoreError> {
-    Err(GateError::NotNeeded("record it out of use with record_out_of_use").into())
 }
 
 impl From<GateError> for StoreError {
